@@ -1,0 +1,44 @@
+"""Shared fixtures. Tests never touch the network and write only under tmp folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+UFD_FC = SHARED / "weights" / "ufd_fc_weights.pth"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Each test gets an empty DFDLAB_HOME unless it asks for the session one (``mini_root``)."""
+    if "DFDLAB_TEST_KEEP_HOME" not in os.environ:
+        monkeypatch.setenv("DFDLAB_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("DFDLAB_PROFILE", "quick")
+
+
+@pytest.fixture(scope="session")
+def ufd_fc_path() -> Path:
+    if not UFD_FC.exists():
+        pytest.skip(f"the official UnivFD head is not at {UFD_FC} (../shared is absent)")
+    return UFD_FC
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict:
+    """Real photographs of odd sizes from scikit-image (offline)."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    out = {}
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        arr = getattr(data, name)()
+        out[name] = Image.fromarray(np.ascontiguousarray(arr)).convert("RGB")
+    # odd sizes: crop off one row/column
+    out["astronaut_odd"] = out["astronaut"].crop((0, 0, 511, 301))
+    out["chelsea_odd"] = out["chelsea"].crop((3, 5, 450, 300))
+    return out
