@@ -10,6 +10,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 UFD_FC = SHARED / "weights" / "ufd_fc_weights.pth"
+#: DFDLAB_HOME as the test session found it (``.ci/run`` sets a fresh one); the lessons use it too.
+SESSION_HOME = os.environ.get("DFDLAB_HOME")
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +44,19 @@ def photos() -> dict:
     out["astronaut_odd"] = out["astronaut"].crop((0, 0, 511, 301))
     out["chelsea_odd"] = out["chelsea"].crop((3, 5, 450, 300))
     return out
+
+
+@pytest.fixture(scope="session")
+def mini_root() -> Path:
+    """The quick mini benchmark, built once per session in the session's DFDLAB_HOME.
+
+    The lessons (run later by nbval in the same session) find it there as a cache hit.
+    """
+    import dfdlab.data
+
+    with pytest.MonkeyPatch.context() as mp:
+        if SESSION_HOME:
+            mp.setenv("DFDLAB_HOME", SESSION_HOME)
+        else:
+            mp.delenv("DFDLAB_HOME", raising=False)
+        return dfdlab.data.build_mini()
