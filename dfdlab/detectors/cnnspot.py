@@ -1,0 +1,107 @@
+"""CNNDetection ("CNN-generated images are surprisingly easy to spot... for now", Wang et al., CVPR 2020).
+
+The baseline every later paper builds on (PAPERS.md §0): a torchvision ResNet-50 whose
+1000-way ``fc`` is replaced by ``Linear(2048, 1)`` with weights drawn from N(0, 0.02)
+(official ``networks/trainer.py``: ``resnet50(pretrained=True)``, ``model.fc =
+nn.Linear(2048, 1)``, ``init.normal_(fc.weight, 0.0, init_gain=0.02)``), trained from
+ImageNet weights with Blur+JPEG augmentation. The modules sit directly on the detector
+(``conv1``, ``layer1``..``layer4``, ``fc``) so the state dict has the official key names
+and official ``{'model', 'optimizer', 'total_steps'}`` files load strictly.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models import resnet50
+
+from .base import Detector, register
+
+
+def replace_fc_binary(resnet: nn.Module, init_gain: float = 0.02) -> nn.Linear:
+    """The CNNDetection head: ``fc = Linear(2048, 1)``, weight ~ N(0, init_gain) (``networks/trainer.py``).
+
+    The bias keeps PyTorch's default Linear init, as in the official code.
+    """
+    fc = nn.Linear(resnet.fc.in_features, 1)
+    nn.init.normal_(fc.weight.data, 0.0, init_gain)
+    resnet.fc = fc
+    return fc
+
+
+def imagenet_resnet50(pretrained: bool) -> nn.Module:
+    """torchvision ResNet-50; with ``pretrained`` the ImageNet weights ``resnet50-19c8e357.pth`` (hub "resnet50-imagenet").
+
+    Never downloads: a missing file raises ``dfdlab.hub.AssetMissing`` with instructions.
+    """
+    net = resnet50(weights=None)
+    if pretrained:
+        from dfdlab import hub
+
+        path = hub.path("resnet50-imagenet")  # raises AssetMissing (one paragraph) when absent
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+        net.load_state_dict(sd, strict=True)
+    return net
+
+
+@register("cnnspot")
+class CNNSpot(Detector):
+    """ResNet-50 with a one-logit head (CNNDetection). ``forward(x) -> [N]`` logits.
+
+    Args:
+        pretrained: start from the ImageNet weights (needs hub asset "resnet50-imagenet";
+            the official trainer does this). Default False: random init, no file needed.
+        init_gain: std of the fc weight init (official ``--init_gain 0.02``).
+        load_size, crop_size: transform sizes (official 256 / 224; the quick profile shrinks them).
+        blur_prob, blur_sig, jpg_prob, jpg_method, jpg_qual: training augmentation; defaults
+            are the paper's "Blur+JPEG(0.5)" setting.
+        no_crop: test without the CenterCrop (official ``--no_crop``; then batch size 1 for
+            images of different sizes, which ``dfdlab.evaluate.predict`` handles).
+    """
+
+    name = "cnnspot"
+    paper = "Wang et al., CVPR 2020: CNN-generated images are surprisingly easy to spot... for now (CNNDetection)"
+    recipe = "cnndetection"
+
+    def __init__(
+        self,
+        pretrained: bool = False,
+        init_gain: float = 0.02,
+        load_size: int = 256,
+        crop_size: int = 224,
+        blur_prob: float = 0.5,
+        blur_sig: tuple = (0.0, 3.0),
+        jpg_prob: float = 0.5,
+        jpg_method: tuple = ("cv2", "pil"),
+        jpg_qual: tuple = (30, 100),
+        no_crop: bool = False,
+    ):
+        super().__init__()
+        net = imagenet_resnet50(pretrained)
+        replace_fc_binary(net, init_gain)
+        # Adopt the torchvision modules so the keys are the official ones (conv1.weight, ..., fc.bias).
+        for key in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"):
+            setattr(self, key, getattr(net, key))
+        self.load_size, self.crop_size, self.no_crop = load_size, crop_size, no_crop
+        self.augment = dict(blur_prob=blur_prob, blur_sig=tuple(blur_sig), jpg_prob=jpg_prob,
+                            jpg_method=tuple(jpg_method), jpg_qual=tuple(jpg_qual))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 2048-d global-average-pooled ResNet-50 feature (torchvision ``_forward_impl`` up to ``fc``)."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return torch.flatten(self.avgpool(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x)).squeeze(1)
+
+    def transform(self, train: bool = False):
+        """``dfdlab.data.transforms.cnndetection_train`` / ``cnndetection_test`` with this model's sizes.
+
+        Test follows the official ``eval.py``: ``no_resize=True``, CenterCrop(crop_size) unless ``no_crop``.
+        """
+        from dfdlab.data import transforms as T
+
+        if train:
+            return T.cnndetection_train(load_size=self.load_size, crop_size=self.crop_size, **self.augment)
+        return T.cnndetection_test(crop_size=None if self.no_crop else self.crop_size)
