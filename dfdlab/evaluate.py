@@ -360,6 +360,25 @@ def paper_table(key: str) -> pd.DataFrame:
     return _pt(key)
 
 
+def compare_with_paper(ours: pd.DataFrame, key: str, method: str | None = None) -> pd.DataFrame:
+    """Our ``evaluate`` table next to a published one (percent): generator, acc/ap ours, paper, and difference.
+
+    Joins on the generator folder names; generators the paper does not print get NaN.
+    """
+    paper = paper_table(key)
+    method = method or paper["method"].iloc[0]
+    paper = paper[paper["method"] == method].set_index("generator")
+    if paper.empty:
+        raise KeyError(f"table {key!r} has no method {method!r}")
+    out = pd.DataFrame({"generator": ours["generator"].astype(str)})
+    for m in ("acc", "ap"):
+        out[f"{m}_ours"] = (ours[m].astype(float) * 100).round(1).to_numpy()
+        out[f"{m}_paper"] = out["generator"].map(paper[m]).astype(float)
+        out[f"{m}_diff"] = (out[f"{m}_ours"] - out[f"{m}_paper"]).round(1)
+    out.attrs = {"paper": f"{method}: {paper.attrs.get('title', key)}", "source": paper.attrs.get("source", "")}
+    return out
+
+
 def format_skipped(skipped: Sequence, limit: int = 20) -> str:
     """Readable lines for ``.attrs['skipped']``."""
     lines = [" · ".join(str(x) for x in rec) for rec in skipped[:limit]]
@@ -369,6 +388,6 @@ def format_skipped(skipped: Sequence, limit: int = 20) -> str:
 
 
 __all__ = [
-    "METRIC_COLUMNS", "Predictions", "THRESHOLD", "evaluate", "format_skipped", "metrics",
+    "METRIC_COLUMNS", "Predictions", "THRESHOLD", "compare_with_paper", "evaluate", "format_skipped", "metrics",
     "oracle_accuracy", "paper_style", "paper_table", "predict", "robustness", "wide",
 ]
