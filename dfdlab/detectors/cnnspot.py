@@ -57,6 +57,7 @@ class CNNSpot(Detector):
             are the paper's "Blur+JPEG(0.5)" setting.
         no_crop: test without the CenterCrop (official ``--no_crop``; then batch size 1 for
             images of different sizes, which ``dfdlab.evaluate.predict`` handles).
+        no_resize: test without resizing (official ``eval.py`` default True).
     """
 
     name = "cnnspot"
@@ -75,6 +76,7 @@ class CNNSpot(Detector):
         jpg_method: tuple = ("cv2", "pil"),
         jpg_qual: tuple = (30, 100),
         no_crop: bool = False,
+        no_resize: bool = True,
     ):
         super().__init__()
         net = imagenet_resnet50(pretrained)
@@ -82,7 +84,8 @@ class CNNSpot(Detector):
         # Adopt the torchvision modules so the keys are the official ones (conv1.weight, ..., fc.bias).
         for key in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"):
             setattr(self, key, getattr(net, key))
-        self.load_size, self.crop_size, self.no_crop = load_size, crop_size, no_crop
+        self.load_size, self.crop_size = load_size, crop_size
+        self.no_crop, self.no_resize = no_crop, no_resize
         self.augment = dict(blur_prob=blur_prob, blur_sig=tuple(blur_sig), jpg_prob=jpg_prob,
                             jpg_method=tuple(jpg_method), jpg_qual=tuple(jpg_qual))
 
@@ -104,4 +107,5 @@ class CNNSpot(Detector):
 
         if train:
             return T.cnndetection_train(load_size=self.load_size, crop_size=self.crop_size, **self.augment)
-        return T.cnndetection_test(crop_size=None if self.no_crop else self.crop_size)
+        return T.cnndetection_test(load_size=self.load_size, crop_size=self.crop_size,
+                                   no_resize=self.no_resize, no_crop=self.no_crop)
