@@ -1,0 +1,45 @@
+"""Data layer: robust decoding, the ForenSynths folder layout, each paper's pipelines, the mini benchmark.
+
+- ``load_rgb``, ``ImageError`` (``images.py``): decode any file to RGB or fail naming it.
+- ``ForenSynths``, ``generator_sets``, ``check_layout``, ``read_manifest``, ``skip_bad``,
+  ``collate_skip_bad``, ``BadImage`` (``folders.py``): the benchmark folders.
+- ``dfdlab.data.transforms``: every paper's train / val / test preprocessing by name.
+- ``build_mini`` (``mini.py``, the GAN engineer's): the embedded mini benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import transforms
+from .images import MAX_PIXELS, MIN_SIDE, ImageError, load_rgb
+
+_LAZY = {
+    "build_mini": "mini",
+    "ForenSynths": "folders",
+    "generator_sets": "folders",
+    "check_layout": "folders",
+    "read_manifest": "folders",
+    "LayoutReport": "folders",
+    "LayoutError": "folders",
+    "BadImage": "folders",
+    "skip_bad": "folders",
+    "collate_skip_bad": "folders",
+    "IMG_EXTENSIONS": "folders",
+}
+
+
+def __getattr__(name: str):
+    # build_mini lives in mini.py (another engineer's file); load on first use so this
+    # package imports even while mini.py is absent or heavy to import.
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'dfdlab.data' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = ["load_rgb", "ImageError", "MIN_SIDE", "MAX_PIXELS", "transforms", *_LAZY]
