@@ -1,0 +1,451 @@
+"""The ForenSynths folder layout: a dataset per generator, a layout check, the manifest.
+
+Layout (CNNDetection, PAPERS.md §0), shared by the real benchmarks and the mini benchmark::
+
+    <root>/{train,val}/<class>/{0_real,1_fake}/*.png
+    <root>/test/<generator>/{0_real,1_fake}/*               single-class generator
+    <root>/test/<generator>/<class>/{0_real,1_fake}/*       multi-class generator (pooled)
+
+Labels: ``0_real`` -> 0, ``1_fake`` -> 1 (torchvision ``ImageFolder`` sorts class names).
+Files are listed like ``ImageFolder``: recursively below each label folder, sorted, keeping
+the extensions of ``torchvision.datasets.folder.IMG_EXTENSIONS`` (case-insensitive).
+
+Bad images during evaluation
+----------------------------
+``ForenSynths(root, tf, on_error="skip")`` returns a :class:`BadImage` (path, label, reason,
+message) instead of ``(x, label)`` for a file ``load_rgb`` rejects; :func:`skip_bad` wraps any
+dataset the same way. Pass ``collate_fn=collate_skip_bad`` to the DataLoader: each batch is
+then ``SkippingBatch(x, y, bad)`` with ``x`` the stacked good images (``None`` when all
+failed), ``y`` their labels and ``bad`` the list of ``BadImage`` to report. With the default
+``on_error="raise"`` a bad file raises :class:`~dfdlab.data.images.ImageError` naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
+
+import pandas as pd
+import torch
+from torch.utils.data import Dataset, default_collate
+from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+
+from .images import ImageError, load_rgb
+
+#: The label folders and their labels (ImageFolder's sorted order).
+LABEL_FOLDERS = ("0_real", "1_fake")
+#: Split folder names recognised by ``check_layout``.
+SPLITS = ("train", "val", "test")
+#: Files that may sit anywhere in a benchmark without being "stray".
+ALLOWED_FILES = ("manifest.csv", "manifest.jsonl", "manifest.json", "readme", "readme.md", "readme.txt", "license", "license.txt")
+MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl", "manifest.json")
+
+
+class LayoutError(ValueError):
+    """A folder that does not follow the ForenSynths layout; the message says what to fix."""
+
+
+class BadImage(NamedTuple):
+    """A sample that could not be loaded (returned instead of ``(x, label)`` when skipping)."""
+
+    path: str
+    label: int
+    reason: str
+    message: str
+
+
+class SkippingBatch(NamedTuple):
+    """What :func:`collate_skip_bad` returns: good images, their labels, and the skipped files."""
+
+    x: torch.Tensor | None
+    y: torch.Tensor
+    bad: list
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMG_EXTENSIONS)
+
+
+def _visible_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _groups(root: Path, label_folders: Sequence[str]) -> list[Path]:
+    """The folders holding the label folders: ``root`` itself, or each class below it."""
+    if any((root / name).is_dir() for name in label_folders):
+        return [root]
+    return _visible_dirs(root)
+
+
+class ForenSynths(Dataset):
+    """One generator folder of a ForenSynths-style benchmark, classes pooled (PAPERS.md §0).
+
+    ``root`` is ``<gen>/{0_real,1_fake}`` or ``<gen>/<class>/{0_real,1_fake}`` (every class
+    pooled, as the official ``ConcatDataset`` of one ``ImageFolder`` per class). Classes are
+    listed in sorted order (NPR's ``test.py`` uses unsorted ``os.listdir``; the pooled
+    metrics do not depend on the order).
+
+    Attributes: ``samples`` (list of ``(Path, label)``), ``targets``, ``classes`` (the pooled
+    class folders, ``[""]`` for a single-class generator), ``generator`` (folder name unless
+    given), ``family`` (given, or from the benchmark manifest when one is found, else ``None``).
+
+    ``__getitem__`` returns ``(transform(image), label)``. Bad files: ``on_error="raise"``
+    (default) raises ``ImageError`` naming the file; ``on_error="skip"`` returns a
+    :class:`BadImage` to be dropped by :func:`collate_skip_bad`.
+
+    ``label_folders`` renames the two label folders (e.g. ``("0_real_grad", "1_fake_grad")``).
+    ``loader`` decodes a path (default :func:`~dfdlab.data.images.load_rgb`, official semantics).
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        transform: Callable | None = None,
+        *,
+        on_error: str = "raise",
+        label_folders: Sequence[str] = LABEL_FOLDERS,
+        loader: Callable = load_rgb,
+        generator: str | None = None,
+        family: str | None = None,
+    ):
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise LayoutError(f"{self.root}: no such folder; expected <generator>/{{0_real,1_fake}} "
+                              "or <generator>/<class>/{0_real,1_fake}")
+        self.transform, self.on_error, self.loader = transform, on_error, loader
+        self.label_folders = tuple(label_folders)
+        self.generator = generator or self.root.name
+        self.samples: list[tuple[Path, int]] = []
+        self.classes: list[str] = []
+        class_to_idx = {name: i for i, name in enumerate(self.label_folders)}
+        problems = []
+        groups = _groups(self.root, self.label_folders)
+        if not groups:
+            raise LayoutError(f"{self.root}: holds neither {'/'.join(self.label_folders)} nor class folders "
+                              "with them; run `dfdlab data check` on the benchmark root")
+        for group in groups:
+            present = {p.name for p in _visible_dirs(group)}
+            for name in self.label_folders:
+                if name not in present:
+                    problems.append(f"{group}: missing folder {name}/")
+            unknown = sorted(present - set(self.label_folders))
+            if unknown:
+                # ImageFolder would silently make these classes 2, 3, ...
+                problems.append(f"{group}: unknown folder(s) {unknown} beside {'/'.join(self.label_folders)}")
+            found = make_dataset(str(group), {k: v for k, v in class_to_idx.items() if k in present},
+                                 extensions=IMG_EXTENSIONS, allow_empty=True)
+            for name, label in class_to_idx.items():
+                if name in present and not any(t == label for _, t in found):
+                    problems.append(f"{group / name}: holds no image files")
+            self.samples += [(Path(p), t) for p, t in found]
+            self.classes.append("" if group == self.root else group.name)
+        if problems:
+            raise LayoutError(f"{self.root} does not follow the ForenSynths layout:\n  - " + "\n  - ".join(problems))
+        self.targets = [t for _, t in self.samples]
+        self.family = family if family is not None else _family_from_manifest(self.root, self.generator)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        path, label = self.samples[index]
+        try:
+            img = self.loader(path)
+        except ImageError as err:
+            if self.on_error == "raise":
+                raise
+            return BadImage(str(path), label, err.reason, str(err))
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, label
+
+    def counts(self) -> dict:
+        """``{"real": n, "fake": n}``."""
+        n_fake = sum(self.targets)
+        return {"real": len(self.targets) - n_fake, "fake": n_fake}
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        fam = f", family={self.family!r}" if self.family else ""
+        return (f"ForenSynths(generator={self.generator!r}{fam}, real={c['real']}, fake={c['fake']}, "
+                f"classes={len(self.classes)}, root='{self.root}')")
+
+
+class _SkipBad(Dataset):
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        try:
+            return self.dataset[index]
+        except ImageError as err:
+            label = -1
+            samples = getattr(self.dataset, "samples", None)
+            if samples is not None:
+                label = int(samples[index][1])
+            return BadImage(err.path, label, err.reason, str(err))
+
+
+def skip_bad(dataset) -> Dataset:
+    """Wrap a dataset so that a sample raising ``ImageError`` becomes a :class:`BadImage`.
+
+    Use with ``collate_fn=collate_skip_bad``. (``ForenSynths(..., on_error="skip")`` does
+    the same without a wrapper.) The label of a bad sample is read from ``dataset.samples``
+    when there is such an attribute, else -1.
+    """
+    return _SkipBad(dataset)
+
+
+def collate_skip_bad(batch: list) -> SkippingBatch:
+    """DataLoader ``collate_fn`` that drops :class:`BadImage` entries and reports them.
+
+    Returns ``SkippingBatch(x, y, bad)``: ``x`` stacked good samples (``None`` if all were
+    bad), ``y`` their labels as a tensor, ``bad`` the list of ``BadImage``.
+    """
+    bad = [b for b in batch if isinstance(b, BadImage)]
+    good = [b for b in batch if not isinstance(b, BadImage)]
+    if not good:
+        return SkippingBatch(None, torch.empty(0, dtype=torch.long), bad)
+    x, y = default_collate(good)[:2]
+    return SkippingBatch(x, y, bad)
+
+
+def generator_sets(root: str | os.PathLike, transform: Callable | None = None, **kw) -> dict[str, ForenSynths]:
+    """``{generator: ForenSynths}`` for each (sorted, non-hidden) sub-folder of ``root``.
+
+    ``root`` is a test split, e.g. ``generator_sets(mini / "test", tf)``; the keyword
+    arguments go to each :class:`ForenSynths`. Families come from the manifest when found.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise LayoutError(f"{root}: no such folder; expected a test split with one folder per generator")
+    if any((root / name).is_dir() for name in kw.get("label_folders", LABEL_FOLDERS)):
+        raise LayoutError(f"{root} is itself a generator folder (it holds 0_real/1_fake); "
+                          f"use ForenSynths({str(root)!r}) or pass its parent folder")
+    subdirs = _visible_dirs(root)
+    if not subdirs:
+        raise LayoutError(f"{root}: holds no generator folders; run `dfdlab data check {root}`")
+    families = _families(root)
+    out = {}
+    for d in subdirs:
+        kw_d = dict(kw)
+        if "family" not in kw_d and d.name in families:
+            kw_d["family"] = families[d.name]
+        out[d.name] = ForenSynths(d, transform, **kw_d)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------
+
+
+def find_manifest(start: str | os.PathLike, levels: int = 3) -> Path | None:
+    """The first ``manifest.{csv,jsonl,json}`` in ``start`` or up to ``levels`` parents."""
+    folder = Path(start)
+    for _ in range(levels + 1):
+        for name in MANIFEST_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return None
+
+
+def read_manifest(root: str | os.PathLike) -> pd.DataFrame:
+    """The benchmark manifest of ``root`` (or of a parent folder) as a DataFrame.
+
+    Reads ``manifest.csv`` (or ``.jsonl`` / ``.json``) written by ``build_mini`` or by hand:
+    one row per image, with columns such as ``path`` (relative to the manifest's folder),
+    ``split``, ``generator``, ``family``, ``label``, ``source``, ``seed``, ``sha256``.
+    ``df.attrs["path"]`` holds the file read. Raises ``FileNotFoundError`` if there is none.
+    """
+    path = find_manifest(root)
+    if path is None:
+        raise FileNotFoundError(f"no manifest ({', '.join(MANIFEST_NAMES)}) in {root} or its parents; "
+                                "the mini benchmark writes one, for other data it is optional")
+    if path.suffix == ".csv":
+        df = pd.read_csv(path)
+    else:
+        df = pd.read_json(path, lines=path.suffix == ".jsonl")
+    df.attrs["path"] = str(path)
+    return df
+
+
+def _families(root: Path) -> dict[str, str]:
+    path = find_manifest(root)
+    if path is None:
+        return {}
+    df = read_manifest(root)
+    if not {"generator", "family"} <= set(df.columns):
+        return {}
+    pairs = df[["generator", "family"]].dropna().drop_duplicates()
+    return {str(g): str(f) for g, f in zip(pairs["generator"], pairs["family"])}
+
+
+def _family_from_manifest(root: Path, generator: str) -> str | None:
+    return _families(root).get(generator)
+
+
+# --------------------------------------------------------------------------------------
+# Layout check
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class LayoutReport:
+    """Result of :func:`check_layout`.
+
+    ``ok`` is False when an error was found. ``counts``: DataFrame with one row per
+    class folder (split, generator, class, real, fake, ignored = non-image files in the
+    label folders). ``errors`` / ``warnings``: readable lines naming the folders.
+    """
+
+    root: Path
+    counts: pd.DataFrame
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def problems(self) -> list[str]:
+        return self.errors + self.warnings
+
+    def totals(self) -> pd.DataFrame:
+        """Real / fake counts per split and generator (classes pooled)."""
+        if self.counts.empty:
+            return self.counts
+        return self.counts.groupby(["split", "generator"], sort=True)[["real", "fake"]].sum().reset_index()
+
+    def __str__(self) -> str:
+        n_real = int(self.counts["real"].sum()) if len(self.counts) else 0
+        n_fake = int(self.counts["fake"].sum()) if len(self.counts) else 0
+        head = (f"Layout of {self.root}: {'OK' if self.ok else 'PROBLEMS'} "
+                f"({len(self.counts)} class folders, {n_real} real, {n_fake} fake images, "
+                f"{len(self.errors)} errors, {len(self.warnings)} warnings)")
+        lines = [head]
+        if len(self.counts):
+            table = self.counts if len(self.counts) <= 40 else self.totals()
+            lines.append(table.to_string(index=False))
+        lines += [f"ERROR   {e}" for e in self.errors]
+        lines += [f"warning {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # notebooks
+        import html
+
+        items = "".join(f"<li><b>error</b> {html.escape(e)}</li>" for e in self.errors)
+        items += "".join(f"<li>warning {html.escape(w)}</li>" for w in self.warnings)
+        status = "OK" if self.ok else "PROBLEMS"
+        return (f"<p>Layout of <code>{html.escape(str(self.root))}</code>: <b>{status}</b></p>"
+                + self.totals().to_html(index=False) + (f"<ul>{items}</ul>" if items else ""))
+
+
+def _where(root: Path, group: Path) -> tuple[str, str, str]:
+    """(split, generator, class) of a class folder, from its place below ``root``."""
+    rel = group.relative_to(root).parts
+    split = ""
+    if root.name in SPLITS:
+        split = root.name
+    elif rel and rel[0] in SPLITS:
+        split, rel = rel[0], rel[1:]
+    if len(rel) == 0:
+        return split, root.name if root.name not in SPLITS else "", ""
+    if len(rel) == 1:
+        return (split, "", rel[0]) if split in ("train", "val") else (split, rel[0], "")
+    return split, rel[0], "/".join(rel[1:])
+
+
+def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_FOLDERS) -> LayoutReport:
+    """Check a benchmark (or a split, or one generator) against the ForenSynths layout.
+
+    Errors (``report.ok`` is False): missing root, no class folders at all, a class folder
+    missing ``0_real`` or ``1_fake``, an empty label folder, an unknown folder beside the
+    label folders (``ImageFolder`` would make it a third class), a folder that leads to no
+    label folders. Warnings: stray files outside the label folders, non-image files inside
+    them (ignored by the loader), hidden folders (ignored), file names with several dots
+    (UnivFD's listing ``file.split('.')[1]`` misreads them).
+    """
+    root = Path(root)
+    errors: list[str] = []
+    warns: list[str] = []
+    rows = []
+    labels = tuple(label_folders)
+    if not root.is_dir():
+        return LayoutReport(root, pd.DataFrame(columns=["split", "generator", "class", "real", "fake", "ignored"]),
+                            [f"{root}: no such folder"], [])
+    dotted = 0
+
+    def visit(folder: Path) -> None:
+        nonlocal dotted
+        entries = sorted(folder.iterdir())
+        dirs = [p for p in entries if p.is_dir()]
+        for hidden in (p for p in dirs if p.name.startswith(".")):
+            warns.append(f"{hidden}: hidden folder, ignored")
+        dirs = [p for p in dirs if not p.name.startswith(".")]
+        names = {p.name for p in dirs}
+        files = [p for p in entries if p.is_file() and not p.name.startswith(".")]
+        if names & set(labels):  # a class folder
+            counts = {}
+            for i, name in enumerate(labels):
+                if name not in names:
+                    errors.append(f"{folder}: missing {name}/")
+                    counts[i] = 0
+                    continue
+                n_img = n_other = 0
+                for dirpath, _, fnames in os.walk(folder / name, followlinks=True):
+                    for f in fnames:
+                        if _is_image(f):
+                            n_img += 1
+                            dotted += f.count(".") > 1
+                        elif not f.startswith("."):
+                            n_other += 1
+                            if n_other <= 3:
+                                warns.append(f"{Path(dirpath) / f}: not an image file (ignored by the loader)")
+                if n_other > 3:
+                    warns.append(f"{folder / name}: {n_other} non-image files in all (ignored by the loader)")
+                if n_img == 0:
+                    errors.append(f"{folder / name}: empty (no image files)")
+                counts[i] = (n_img, n_other)
+            for extra in sorted(names - set(labels)):
+                errors.append(f"{folder / extra}: unknown folder beside {'/'.join(labels)} "
+                              "(ImageFolder would make it a third class); move or delete it")
+            for f in files:
+                warns.append(f"{f}: stray file outside {'/'.join(labels)} (ignored)")
+            split, gen, cls = _where(root, folder)
+            real = counts[0][0] if counts[0] else 0
+            fake = counts[1][0] if counts[1] else 0
+            ignored = sum(c[1] for c in counts.values() if c)
+            rows.append(dict(split=split, generator=gen, **{"class": cls}, real=real, fake=fake, ignored=ignored))
+            return
+        for f in files:
+            if f.name.lower() not in ALLOWED_FILES:
+                warns.append(f"{f}: stray file outside any {'/'.join(labels)} folder (ignored)")
+        if not dirs:
+            errors.append(f"{folder}: holds no {'/'.join(labels)} folders" + (" (empty folder)" if not files else ""))
+        for d in dirs:
+            visit(d)
+
+    visit(root)
+    if dotted:
+        warns.append(f"{dotted} image file names hold more than one dot; UnivFD's official listing "
+                     "(file.split('.')[1]) would skip or misread them")
+    counts = pd.DataFrame(rows, columns=["split", "generator", "class", "real", "fake", "ignored"])
+    return LayoutReport(root, counts, errors, warns)
+
+
+__all__ = [
+    "ForenSynths", "generator_sets", "check_layout", "read_manifest", "find_manifest", "LayoutReport",
+    "LayoutError", "BadImage", "SkippingBatch", "skip_bad", "collate_skip_bad", "IMG_EXTENSIONS", "LABEL_FOLDERS",
+]
