@@ -135,6 +135,16 @@ def _sample_path(dataset, idx: int):
     return f"{type(dataset).__name__}[{idx}]"
 
 
+def _is_bad_image(item) -> bool:
+    return isinstance(item, tuple) and hasattr(item, "reason") and hasattr(item, "message") and hasattr(item, "path")
+
+
+def _detail(message: str, path) -> str:
+    """The message without a leading ``<path>: `` (the path is reported beside it)."""
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
 class _Safe(torch.utils.data.Dataset):
     """Wraps a dataset so that an unreadable image becomes a (None, reason) record, not a crash.
 
@@ -160,7 +170,10 @@ class _Safe(torch.utils.data.Dataset):
                 p, label = self.dataset.samples[idx]
                 x = self.perturb(load_rgb(p))
             else:
-                x, label = self.dataset[idx][:2]
+                item = self.dataset[idx]
+                if _is_bad_image(item):  # ForenSynths(on_error="skip") / data.skip_bad records
+                    return None, -1, str(item.path), f"{item.reason}: {_detail(item.message, item.path)}"
+                x, label = item[:2]
             if not isinstance(x, torch.Tensor):
                 if self.transform is None:
                     raise TypeError(
@@ -169,7 +182,9 @@ class _Safe(torch.utils.data.Dataset):
                     )
                 x = self.transform(x)
         except _BAD_INPUT as e:
-            return None, -1, str(path), f"{type(e).__name__}: {e}"
+            if hasattr(e, "reason") and hasattr(e, "detail"):  # dfdlab.data.ImageError
+                return None, -1, str(getattr(e, "path", path)), f"{e.reason}: {e.detail}"
+            return None, -1, str(path), f"{type(e).__name__}: {_detail(str(e), path)}"
         return x, int(label), str(path), None
 
 
