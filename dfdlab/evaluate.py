@@ -263,8 +263,10 @@ def predict(
             paths.extend(b[2] for b in good)
     finally:
         model.train(was_training)
-    for p, why in skipped:
-        warnings.warn(f"skipped {p}: {why}", stacklevel=2)
+    if skipped:
+        shown = "; ".join(f"{p} ({why})" for p, why in skipped[:5])
+        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        warnings.warn(f"skipped {len(skipped)} unreadable file(s): {shown}{more}", stacklevel=3)
     return Predictions(np.asarray(ys, dtype=int), np.asarray(ss, dtype=np.float64), paths, skipped)
 
 
