@@ -13,7 +13,8 @@ directory         ``ImageError(reason="not_a_file")``
 empty (0 bytes)   ``ImageError(reason="empty")``
 not an image      ``ImageError(reason="not_image")`` (Pillow cannot identify it)
 corrupt           ``ImageError(reason="corrupt")`` (header or data Pillow cannot decode)
-truncated         loaded as the official code loads it (``LOAD_TRUNCATED_IMAGES``: the missing
+truncated         (or a damaged data stream Pillow reports as such)
+                  loaded as the official code loads it (``LOAD_TRUNCATED_IMAGES``: the missing
                   part is filled), with a logged warning naming the file;
                   ``truncated="raise"`` gives ``ImageError(reason="truncated")`` instead
 huge              more than ``max_pixels`` (Pillow's ``MAX_IMAGE_PIXELS``, ~89 MP) ->
@@ -165,7 +166,7 @@ def load_rgb(
             if "truncated" not in str(err).lower() and "broken data stream" not in str(err).lower():
                 raise
             if truncated == "raise":
-                raise ImageError(path, "truncated", f"the file is truncated ({err})") from err
+                raise ImageError(path, "truncated", f"the image data is truncated or damaged ({err})") from err
             # The official code sets LOAD_TRUNCATED_IMAGES globally; we set it only for this file.
             with _TRUNCATED_LOCK:
                 previous = ImageFile.LOAD_TRUNCATED_IMAGES
@@ -174,7 +175,7 @@ def load_rgb(
                     im = _open_and_load(path)
                 finally:
                     ImageFile.LOAD_TRUNCATED_IMAGES = previous
-            log.warning("%s: truncated image file, loaded with the missing part filled "
+            log.warning("%s: truncated or damaged image data, loaded with the missing part filled "
                         "(LOAD_TRUNCATED_IMAGES, as the official code)", path)
     except ImageError:
         raise
