@@ -138,12 +138,23 @@ def _read_checkpoint(path: Path, map_location) -> object:
         raise CheckpointError(f"checkpoint {path} is a folder; pass the .pth file inside it")
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes); download or copy it again")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head not in (b"PK", b"\x80\x02") and not head.startswith(b"\x80"):
+        # torch files are zip archives ("PK") or legacy pickles (protocol byte 0x80).
+        raise CheckpointError(
+            f"checkpoint {path} is not a PyTorch file (it starts with {head!r}; an HTML page or a "
+            "partial download?); download it again and check its sha256 (`dfdlab assets`)"
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        why = next((ln.strip() for ln in str(e).splitlines() if "Unsupported" in ln or "WeightsUnpickler" in ln),
+                   str(e).splitlines()[0] if str(e) else "")
         raise CheckpointError(
-            f"checkpoint {path} holds objects other than tensors and plain containers, or is "
-            f"not a PyTorch file; dfdlab only loads weights (weights_only=True). Details: {str(e).splitlines()[0]}"
+            f"checkpoint {path} holds Python objects other than tensors and plain containers; dfdlab "
+            f"loads weights only (torch.load(weights_only=True)) and will not unpickle code. "
+            f"Re-save just the state dict (torch.save(model.state_dict(), ...)). Details: {why}"
         ) from e
     except Exception as e:  # noqa: BLE001 - garbage bytes make the unpickler fail in many ways; re-raised, chained
         raise CheckpointError(
