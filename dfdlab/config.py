@@ -44,9 +44,11 @@ def settings(quick: dict, full: dict, show: bool = True) -> SimpleNamespace:
         raise ValueError(f"quick and full settings differ in keys: {sorted(set(quick) ^ set(full))}")
     active = profile()
     if show:
-        width = max(len(k) for k in quick) if quick else 0
-        print(f"{'setting':<{width}}  {'quick':>18}  {'full':>18}   (active: {active})")
+        kw = max([len("setting")] + [len(k) for k in quick])
+        qw = max([len("quick")] + [len(str(v)) for v in quick.values()])
+        fw = max([len("full")] + [len(str(v)) for v in full.values()])
+        print(f"{'setting':<{kw}}  {'quick':<{qw}}  {'full':<{fw}}   (active: {active})")
         for k in quick:
-            mark = "  <" if quick[k] != full[k] else ""
-            print(f"{k:<{width}}  {str(quick[k]):>18}  {str(full[k]):>18}{mark}")
+            mark = "   <- differs" if quick[k] != full[k] else ""
+            print(f"{k:<{kw}}  {str(quick[k]):<{qw}}  {str(full[k]):<{fw}}{mark}")
     return SimpleNamespace(**(quick if active == "quick" else full), profile=active)

@@ -79,6 +79,7 @@ cells = [
 
     layout = dfdlab.data.check_layout(root)
     print(layout)
+    assert not layout.ok  # both mistakes are reported
     """),
     md("""
     ## 4 · The metrics, on a toy detector
@@ -105,8 +106,9 @@ cells = [
     thresholds = np.linspace(0, 1, 201)
     acc_at = [((y_score > t) == y_true).mean() for t in thresholds]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
-    a1.hist(y_score[y_true == 0], bins=30, alpha=.7, label="real (0_real)")
-    a1.hist(y_score[y_true == 1], bins=30, alpha=.7, label="fake (1_fake)")
+    bins = np.linspace(0, 1, 81)
+    a1.hist(y_score[y_true == 0], bins=bins, alpha=.7, label="real (0_real)")
+    a1.hist(y_score[y_true == 1], bins=bins, alpha=.7, label="fake (1_fake)")
     a1.axvline(0.5, color="k", ls="--", label="threshold 0.5")
     a1.set_xlabel("sigmoid(logit)"); a1.set_title("scores of a shy but perfect ranker"); a1.legend()
     a2.plot(thresholds, acc_at, label="accuracy at threshold t")
