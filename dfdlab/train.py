@@ -99,6 +99,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     # WisconsinAIVision/UniversalFakeDetect train.py + networks/trainer.py (AdamW lr 1e-4, weight_decay 0.0,
     # batch 256, niter 100) with CNNDetection's earlystop.py (missing from the repo, issue #5).
+    # The official run validates on datasets/test/progan (data_label 'val'); we select on a val split
+    # (pass --val-split test/progan to mirror it, knowing that it then selects on a test set).
     "ufd": Recipe(
         name="ufd", optimizer="adamw", lr=1e-4, weight_decay=0.0, batch_size=256, epochs=100,
         schedule="early_stopping", patience=5, delta=-0.001, delta_after_drop=-0.002,
@@ -435,8 +437,10 @@ def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: i
         epochs: overrides ``recipe.epochs`` (the quick profile).
         resume: continue from ``out_dir/last.pth`` if it exists; the run then ends with the
             same weights as an uninterrupted one (same seed, device and world size).
-        seed: overrides ``recipe.seed``. With no seed at all the global RNGs are left alone
-            (as the official code) and a random seed, stored in the checkpoint, orders the batches.
+        seed: overrides ``recipe.seed``. A seed goes to ``dfdlab.seed_everything`` at the start
+            of a fresh run (NPR's ``seed_torch``, which also disables cuDNN). With no seed at
+            all the global RNGs are left alone (as the official code) and a random seed,
+            stored in the checkpoint, orders the batches.
 
     Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped in DistributedDataParallel,
     ``recipe.batch_size`` is the global batch (split over the ranks), every rank reads a
