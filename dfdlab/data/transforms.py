@@ -509,13 +509,16 @@ PIPELINES: dict[str, tuple[Callable[..., T.Compose], Callable[..., T.Compose], C
 }
 
 
-def get(name: str, split: str = "test", **kw) -> T.Compose:
+def get(name: str, split: str | bool = "test", *, train: bool | None = None, **kw) -> T.Compose:
     """A paper pipeline by name: ``get("npr", "train", load_size=64, crop_size=56)``.
 
-    ``split`` is "train", "val" or "test" (``True``/``False`` mean train/test).
+    ``split`` is "train", "val" or "test"; ``train=True/False`` (or ``split=True/False``)
+    means "train"/"test".
     """
     if name not in PIPELINES:
         raise KeyError(f"unknown pipeline {name!r}; known: {sorted(PIPELINES)}")
+    if train is not None:
+        split = bool(train)
     if isinstance(split, bool):
         split = "train" if split else "test"
     index = {"train": 0, "val": 1, "test": 2}.get(split)
