@@ -34,12 +34,14 @@ def imagenet_resnet50(pretrained: bool) -> nn.Module:
 
     Never downloads: a missing file raises ``dfdlab.hub.AssetMissing`` with instructions.
     """
-    net = resnet50(weights=None)
+    sd = None
     if pretrained:
         from dfdlab import hub
 
         path = hub.path("resnet50-imagenet")  # raises AssetMissing (one paragraph) when absent
         sd = torch.load(path, map_location="cpu", weights_only=True)
+    net = resnet50(weights=None)
+    if sd is not None:
         net.load_state_dict(sd, strict=True)
     return net
 
