@@ -204,6 +204,7 @@ def bench(tmp_path) -> Path:
         _write(root / "test" / "gan_b" / cls / "1_fake", 1, rng)
     (root / "manifest.csv").write_text("path,split,generator,family,label\n"
                                        "test/gan_a/1_fake/000.png,test,gan_a,gan,1\n"
+                                       "test/gan_a/0_real/000.png,test,gan_a,real,0\n"
                                        "test/gan_b/cat/1_fake/000.png,test,gan_b,diffusion,1\n")
     return root
 
@@ -232,7 +233,7 @@ def test_forensynths_matches_imagefolder_and_pools_classes(bench):
     sets = generator_sets(bench / "test")
     assert list(sets) == ["gan_a", "gan_b"] and len(sets["gan_b"]) == 6
     assert sets["gan_b"].family == "diffusion"
-    assert read_manifest(bench / "test" / "gan_a").shape == (2, 5)
+    assert read_manifest(bench / "test" / "gan_a").shape == (3, 5)
     with pytest.raises(LayoutError, match="generator folder"):
         generator_sets(bench / "test" / "gan_a")
     with pytest.raises(FileNotFoundError, match="manifest"):

@@ -287,6 +287,8 @@ def _families(root: Path) -> dict[str, str]:
     df = read_manifest(root)
     if not {"generator", "family"} <= set(df.columns):
         return {}
+    if "label" in df.columns:  # a generator's family is that of its fakes (real rows say "real")
+        df = df[df["label"] == 1]
     pairs = df[["generator", "family"]].dropna().drop_duplicates()
     return {str(g): str(f) for g, f in zip(pairs["generator"], pairs["family"])}
 
