@@ -87,6 +87,20 @@ def test_unusable_files_raise_image_error_naming_the_file(tmp_path, photo_array,
         load_rgb(jpg, max_pixels=100)
 
 
+def test_pixel_limit_is_ours_not_pillows(tmp_path, photo_array, monkeypatch):
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo_array).save(path)  # 150 x 120 = 18,000 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(path)  # Pillow alone refuses it (> 2 x its limit) ...
+    assert load_rgb(path, max_pixels=20_000).size == (150, 120)  # ... a larger max_pixels lets it through
+    assert load_rgb(path, max_pixels=None).size == (150, 120)
+    assert Image.MAX_IMAGE_PIXELS == 1000  # restored
+    with pytest.raises(ImageError) as info:
+        load_rgb(path, max_pixels=5000)
+    assert info.value.reason == "too_large"
+
+
 def test_truncated_files_load_like_the_official_code_or_raise(tmp_path, photo_array, caplog):
     for ext in ("jpg", "png"):
         full = tmp_path / f"full.{ext}"

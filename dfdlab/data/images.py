@@ -47,6 +47,7 @@ import os
 import struct
 import threading
 import warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -59,14 +60,15 @@ MIN_SIDE = 8
 #: Pixel limit (width * height); Pillow's decompression-bomb limit, ~89.5 million pixels.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
-_TRUNCATED_LOCK = threading.Lock()
+# Guards the two Pillow globals we change for one file at a time (re-entrant: nested use).
+_GLOBALS_LOCK = threading.RLock()
 
 
 class ImageError(ValueError):
     """An image file that cannot be used. ``.path`` names the file, ``.reason`` says why.
 
-    Reasons: "missing", "not_a_file", "empty", "not_image", "corrupt", "truncated",
-    "too_large", "too_small".
+    Reasons: "missing", "not_a_file", "unreadable", "empty", "not_image", "corrupt",
+    "truncated", "too_large", "too_small".
     """
 
     def __init__(self, path, reason: str, detail: str):
@@ -79,9 +81,23 @@ class ImageError(ValueError):
         return (type(self), (self.path, self.reason, self.detail))
 
 
+@contextmanager
+def _pillow_pixel_limit_lifted():
+    """Pillow refuses images above 2x ``MAX_IMAGE_PIXELS`` on its own; lift that for one file."""
+    with _GLOBALS_LOCK:
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+
+
 def _open_and_load(path: Path) -> Image.Image:
     """``Image.open`` + ``load`` without the decompression-bomb warning (we check the size ourselves)."""
-    im = Image.open(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = Image.open(path)
     try:
         im.load()
     except BaseException:
@@ -154,25 +170,30 @@ def load_rgb(
     if path.stat().st_size == 0:
         raise ImageError(path, "empty", "the file is empty (0 bytes)")
 
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    lift = max_pixels is None or (pillow_limit is not None and max_pixels > pillow_limit)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            header = Image.open(path)  # reads the header only
-        with header:
-            _check_size(header, path, min_side, max_pixels)
+        with _pillow_pixel_limit_lifted() if lift else nullcontext():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                header = Image.open(path)  # reads the header only
+            with header:
+                _check_size(header, path, min_side, max_pixels)
         try:
-            im = _open_and_load(path)
+            with _pillow_pixel_limit_lifted() if lift else nullcontext():
+                im = _open_and_load(path)
         except OSError as err:
             if "truncated" not in str(err).lower() and "broken data stream" not in str(err).lower():
                 raise
             if truncated == "raise":
                 raise ImageError(path, "truncated", f"the image data is truncated or damaged ({err})") from err
             # The official code sets LOAD_TRUNCATED_IMAGES globally; we set it only for this file.
-            with _TRUNCATED_LOCK:
+            with _GLOBALS_LOCK:
                 previous = ImageFile.LOAD_TRUNCATED_IMAGES
                 ImageFile.LOAD_TRUNCATED_IMAGES = True
                 try:
-                    im = _open_and_load(path)
+                    with _pillow_pixel_limit_lifted() if lift else nullcontext():
+                        im = _open_and_load(path)
                 finally:
                     ImageFile.LOAD_TRUNCATED_IMAGES = previous
             log.warning("%s: truncated or damaged image data, loaded with the missing part filled "
@@ -182,6 +203,8 @@ def load_rgb(
     except UnidentifiedImageError as err:
         raise ImageError(path, "not_image", "not an image file Pillow can identify "
                          f"(extension {path.suffix or 'none'}); remove it or convert it to PNG/JPEG") from err
+    except PermissionError as err:
+        raise ImageError(path, "unreadable", f"no permission to read the file ({err})") from err
     except Image.DecompressionBombError as err:
         raise ImageError(path, "too_large", f"{err}; pass max_pixels=... to load_rgb to allow it") from err
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
