@@ -265,8 +265,11 @@ def test_forensynths_matches_imagefolder_and_pools_classes(bench):
 
 
 def test_check_layout_reports_counts_and_problems(bench):
+    (bench / "models").mkdir()  # the mini benchmark keeps its GANs beside the splits
+    (bench / "models" / "gan.pth").write_bytes(b"x")
+    (bench / "build_info.json").write_text("{}")
     report = check_layout(bench)
-    assert report.ok, str(report)
+    assert report.ok and not report.warnings, str(report)
     counts = report.counts.set_index(["split", "generator", "class"])
     assert counts.loc[("test", "gan_a", ""), ["real", "fake"]].tolist() == [3, 4]
     assert counts.loc[("test", "gan_b", "cat"), ["real", "fake"]].tolist() == [2, 1]
@@ -286,14 +289,15 @@ def test_check_layout_reports_counts_and_problems(bench):
     (bench / "test" / "gan_b" / "cat" / "2_other").mkdir()  # a third class for ImageFolder
     (bench / "test" / "gan_c").mkdir()  # an empty generator
     (bench / "test" / ".ipynb_checkpoints").mkdir()  # hidden, ignored
+    (bench / "extra").mkdir()  # not a split
     report = check_layout(bench)
     assert not report.ok
     text = str(report)
     for expected in ("train/chair/0_real: empty", "val/airplane: missing 1_fake/", "cat/2_other: unknown folder",
                      "gan_c: holds no 0_real/1_fake folders", "notes.txt: not an image file",
-                     "stray.txt: stray file", ".ipynb_checkpoints: hidden folder"):
+                     "stray.txt: stray file", ".ipynb_checkpoints: hidden folder", "extra: not a split folder"):
         assert expected in text, (expected, text)
-    assert len(report.errors) == 4 and len(report.warnings) == 3
+    assert len(report.errors) == 4 and len(report.warnings) == 4
     assert check_layout(bench / "nowhere").errors == [f"{bench / 'nowhere'}: no such folder"]
 
 

@@ -39,7 +39,10 @@ LABEL_FOLDERS = ("0_real", "1_fake")
 #: Split folder names recognised by ``check_layout``.
 SPLITS = ("train", "val", "test")
 #: Files that may sit anywhere in a benchmark without being "stray".
-ALLOWED_FILES = ("manifest.csv", "manifest.jsonl", "manifest.json", "readme", "readme.md", "readme.txt", "license", "license.txt")
+ALLOWED_FILES = ("manifest.csv", "manifest.jsonl", "manifest.json", "build_info.json", "readme", "readme.md",
+                 "readme.txt", "license", "license.txt")
+#: Folders beside the splits that are not data (the mini benchmark keeps its GANs in ``models/``).
+NON_DATA_FOLDERS = ("models",)
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl", "manifest.json")
 
 
@@ -377,7 +380,9 @@ def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_F
     label folders (``ImageFolder`` would make it a third class), a folder that leads to no
     label folders. Warnings: stray files outside the label folders, non-image files inside
     them (ignored by the loader), hidden folders (ignored), file names with several dots
-    (UnivFD's listing ``file.split('.')[1]`` misreads them).
+    (UnivFD's listing ``file.split('.')[1]`` misreads them). At a benchmark root (one that
+    holds ``train``/``val``/``test``) only the split folders are checked; ``models/`` and
+    the manifest files are expected there, any other folder gets a warning.
     """
     root = Path(root)
     errors: list[str] = []
@@ -434,6 +439,12 @@ def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_F
         for f in files:
             if f.name.lower() not in ALLOWED_FILES:
                 warns.append(f"{f}: stray file outside any {'/'.join(labels)} folder (ignored)")
+        if folder == root and any(d.name in SPLITS for d in dirs):
+            # a benchmark root: only the split folders hold data
+            for d in dirs:
+                if d.name not in SPLITS and d.name not in NON_DATA_FOLDERS:
+                    warns.append(f"{d}: not a split folder ({'/'.join(SPLITS)}), not checked")
+            dirs = [d for d in dirs if d.name in SPLITS]
         if not dirs:
             errors.append(f"{folder}: holds no {'/'.join(labels)} folders" + (" (empty folder)" if not files else ""))
         for d in dirs:
