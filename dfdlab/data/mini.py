@@ -1,0 +1,384 @@
+"""The embedded mini benchmark ("mini-ForenSynths"), built by dfdlab itself on the CPU.
+
+Real images are random 64x64 crops (with scale jitter, down-sampled with PIL LANCZOS so the
+reals carry no up-sampling traces) of the photographs bundled with scikit-image,
+scikit-learn and matplotlib, plus optionally a folder of your own photos. The photos are
+split **by source**: no photo feeds both train and test.
+
+Fakes come from six generators in three families that differ in the up-sampling layer
+(the trace NPR, CVPR 2024 Sec. 3, builds on):
+
+==================  ==============  ======================================================
+generator           family          how
+==================  ==============  ======================================================
+dcgan_transposed    dcgan           DCGAN, ConvTranspose2d(k4, s2)  <- the TRAIN family
+dcgan_nearest       dcgan           DCGAN, nearest x2 + conv3x3
+dcgan_bilinear      dcgan           DCGAN, bilinear x2 + conv3x3
+dcgan_pixelshuffle  dcgan           DCGAN, conv3x3 + PixelShuffle(2)
+autoencoder         autoencoder     reconstructions of test crops, ConvTranspose2d(k3, s2)
+upsample_only       upsample_only   test crops area-down x2, nearest-up x2 + conv stack
+==================  ==============  ======================================================
+
+As the papers train on ProGAN only, ``train/`` and ``val/`` hold one generator
+(``dcgan_transposed``); ``test/`` holds all six, each with its own real crops from the
+test photos. The GANs are trained on the real *train* crops. Layout (ForenSynths)::
+
+    <root>/train/photos/{0_real,1_fake}/*.png
+    <root>/val/photos/{0_real,1_fake}/*.png
+    <root>/test/<generator>/{0_real,1_fake}/*.png
+    <root>/models/<generator>.pth     # {'G','D','config','history'} -> dfdlab.gan.load_pair
+    <root>/manifest.csv               # path, split, generator, family, upsample, label, source, seed, sha256
+    <root>/build_info.json            # config, seconds, sizes
+
+The build is deterministic from ``seed`` (a rebuild gives the same sha256 column), cached
+under ``dfdlab.home()/mini/<config-hash>/`` and written atomically (temp dir + rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+#: Bump when the builder's output changes for the same config (part of the cache key).
+MINI_VERSION = 1
+IMAGE_SIZE = 64
+TRAIN_CLASS = "photos"
+TRAIN_GENERATOR = "dcgan_transposed"
+
+#: (source, package, split). Split by photo, colour and grey in every split.
+BUNDLED_PHOTOS = (
+    ("astronaut", "skimage", "train"), ("chelsea", "skimage", "train"), ("hubble_deep_field", "skimage", "train"),
+    ("immunohistochemistry", "skimage", "train"), ("flower", "sklearn", "train"), ("camera", "skimage", "train"),
+    ("brick", "skimage", "train"), ("grass", "skimage", "train"), ("moon", "skimage", "train"),
+    ("clock", "skimage", "train"),
+    ("retina", "skimage", "val"), ("coins", "skimage", "val"),
+    ("coffee", "skimage", "test"), ("rocket", "skimage", "test"), ("china", "sklearn", "test"),
+    ("grace_hopper", "matplotlib", "test"), ("gravel", "skimage", "test"), ("cell", "skimage", "test"),
+)
+
+#: generator -> (family, up-sampling layer)
+GENERATORS = {
+    "dcgan_transposed": ("dcgan", "transposed"),
+    "dcgan_nearest": ("dcgan", "nearest"),
+    "dcgan_bilinear": ("dcgan", "bilinear"),
+    "dcgan_pixelshuffle": ("dcgan", "pixelshuffle"),
+    "autoencoder": ("autoencoder", "transposed_k3"),
+    "upsample_only": ("upsample_only", "nearest"),
+}
+
+#: Sizes. "quick" is the default everyone shares (a few CPU minutes).
+PRESETS = {
+    "quick": dict(n_train=400, n_val=100, n_test=200, n_pool=1024, gan_iters=250, gan_batch=32, ngf=16, ndf=16,
+                  nz=64, ae_iters=300, up_iters=150),
+    "large": dict(n_train=4000, n_val=500, n_test=1000, n_pool=8192, gan_iters=5000, gan_batch=64, ngf=64, ndf=64,
+                  nz=100, ae_iters=3000, up_iters=1000),
+}
+
+
+class MissingPhotoPackage(RuntimeError):
+    """A package that bundles the real photographs (scikit-image, scikit-learn, matplotlib) is missing."""
+
+
+# ----------------------------------------------------------------------------- real photos
+def load_bundled_photo(name: str, package: str) -> Image.Image:
+    """One bundled photograph as an RGB PIL image (grey photos are replicated to 3 channels)."""
+    try:
+        if package == "skimage":
+            from skimage import data as skdata
+            arr = getattr(skdata, name)()
+        elif package == "sklearn":
+            from sklearn.datasets import load_sample_image
+            arr = load_sample_image(f"{name}.jpg")
+        elif package == "matplotlib":
+            from matplotlib import cbook
+            with cbook.get_sample_data(f"{name}.jpg") as f:
+                return Image.open(f).convert("RGB")
+        else:
+            raise ValueError(f"unknown photo package {package!r}")
+    except ImportError as e:
+        pip = {"skimage": "scikit-image", "sklearn": "scikit-learn"}.get(package, package)
+        raise MissingPhotoPackage(
+            f"the mini benchmark needs the photograph {name!r} bundled with {pip}, which is not installed "
+            f"({e}); install it with `pip install {pip}` (or `pip install -e .` in the dfdlab checkout)") from e
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"bundled photo {name!r} has dtype {arr.dtype}, expected uint8")
+    img = Image.fromarray(np.ascontiguousarray(arr))
+    return img.convert("RGB")
+
+
+def user_photos(folder: str | os.PathLike) -> list[tuple[str, Path, str]]:
+    """``(source, path, split)`` for each image in ``folder``; the split is a hash of the file name (60/15/25)."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"photos_dir {folder} is not a folder of images")
+    exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.suffix.lower() in exts and p.is_file():
+            h = int(hashlib.sha256(p.name.encode()).hexdigest()[:8], 16) % 100
+            out.append((f"user:{p.relative_to(folder).as_posix()}", p, "train" if h < 60 else "val" if h < 75 else "test"))
+    if not out:
+        raise FileNotFoundError(f"photos_dir {folder} holds no images ({', '.join(sorted(exts))})")
+    return out
+
+
+def load_photos(photos_dir=None) -> dict[str, list[tuple[str, Image.Image]]]:
+    """``{split: [(source, RGB image), ...]}`` for the bundled photos plus ``photos_dir``."""
+    splits: dict[str, list] = {"train": [], "val": [], "test": []}
+    for name, package, split in BUNDLED_PHOTOS:
+        splits[split].append((name, load_bundled_photo(name, package)))
+    if photos_dir is not None:
+        from . import load_rgb  # the data engineer's robust decoder
+        for source, path, split in user_photos(photos_dir):
+            splits[split].append((source, load_rgb(path)))
+    return splits
+
+
+def random_crops(photos: list[tuple[str, Image.Image]], n: int, seed: int, size: int = IMAGE_SIZE,
+                 max_frac: float = 0.75, min_std: float = 6.0) -> tuple[list[Image.Image], list[str]]:
+    """``n`` square crops, round-robin over ``photos``, side log-uniform in [size, max_frac*short side],
+    resized to ``size`` with LANCZOS (always a down-sampling, so no up-sampling traces).
+
+    Nearly flat crops (pixel std < ``min_std``, e.g. the black sky of the Hubble field) are redrawn.
+    """
+    rng = np.random.default_rng(seed)
+    crops, sources = [], []
+    for i in range(n):
+        source, img = photos[i % len(photos)]
+        w, h = img.size
+        hi = max(size, int(max_frac * min(w, h)))
+        for _ in range(30):
+            side = int(round(np.exp(rng.uniform(np.log(size), np.log(hi)))))
+            x0, y0 = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+            crop = img.crop((x0, y0, x0 + side, y0 + side))
+            if side != size:
+                crop = crop.resize((size, size), Image.LANCZOS)
+            if np.asarray(crop, dtype=np.float32).std() >= min_std:
+                break
+        crops.append(crop)
+        sources.append(source)
+    return crops, sources
+
+
+def to_tensor(images: list[Image.Image]) -> torch.Tensor:
+    """PIL images -> ``[N, 3, H, W]`` float tensor in [-1, 1]."""
+    arr = np.stack([np.asarray(im, dtype=np.uint8) for im in images]).astype(np.float32)
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).div(127.5).sub(1.0).contiguous()
+
+
+def to_pil(x: torch.Tensor) -> list[Image.Image]:
+    """``[N, 3, H, W]`` in [-1, 1] -> uint8 RGB PIL images (round half up, clamped)."""
+    u8 = ((x.detach().float().clamp(-1, 1) + 1.0) * 127.5 + 0.5).floor().clamp(0, 255).to(torch.uint8)
+    return [Image.fromarray(a) for a in u8.permute(0, 2, 3, 1).numpy()]
+
+
+# ----------------------------------------------------------------------------- config / cache
+def mini_config(seed: int = 0, preset: str = "quick", photos_dir=None, **overrides) -> dict:
+    """The full build config (what the cache key hashes)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS)}")
+    cfg = dict(PRESETS[preset])
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise TypeError(f"build_mini() got unknown settings {sorted(unknown)}; known: {sorted(cfg)}")
+    cfg.update(overrides)
+    cfg.update(version=MINI_VERSION, seed=int(seed), size=IMAGE_SIZE, generators=list(GENERATORS),
+               photos=[list(p) for p in BUNDLED_PHOTOS], torch=torch.__version__.split("+")[0])
+    if photos_dir is not None:
+        cfg["user_photos"] = [(s, p.stat().st_size, sp) for s, p, sp in user_photos(photos_dir)]
+        cfg["photos_dir"] = str(Path(photos_dir).expanduser().resolve())
+    return cfg
+
+
+def config_hash(cfg: dict) -> str:
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def is_complete(root: Path) -> bool:
+    return (Path(root) / "manifest.csv").is_file() and (Path(root) / "build_info.json").is_file()
+
+
+@contextlib.contextmanager
+def _deterministic_torch(threads: int | None):
+    """Deterministic algorithms and a fixed thread count while building; restored afterwards."""
+    prev_det, prev_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
+    torch.use_deterministic_algorithms(True)
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev_det)
+        torch.set_num_threads(prev_threads)
+
+
+# ----------------------------------------------------------------------------- build
+def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None, progress: bool = True,
+               threads: int | None = 1, force: bool = False, **overrides) -> Path:
+    """Build (or find in the cache) the mini benchmark and return its root folder.
+
+    ``root=None`` uses ``dfdlab.home()/mini/<config-hash>``. Keyword ``overrides`` change
+    sizes of the ``preset`` (``n_train, n_val, n_test, n_pool, gan_iters, gan_batch, ngf,
+    ndf, nz, ae_iters, up_iters``). ``threads`` fixes torch's CPU thread count during the
+    build: float reductions depend on it (and so would the sha256 column), and one
+    thread per process is also much faster than two when other jobs share the cores.
+    """
+    from ..config import home
+
+    cfg = mini_config(seed=seed, preset=preset, photos_dir=photos_dir, **overrides)
+    key = config_hash(cfg)
+    root = Path(root).expanduser() if root is not None else home() / "mini" / key
+    if is_complete(root) and not force:
+        info = json.loads((root / "build_info.json").read_text())
+        if info.get("config_hash") != key:
+            raise FileExistsError(f"{root} holds a mini benchmark built with another config "
+                                  f"({info.get('config_hash')} != {key}); pass another root or force=True")
+        return root
+    if root.exists() and any(root.iterdir()) and not force:
+        raise FileExistsError(f"{root} exists and is not a finished mini benchmark; remove it or pass force=True")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.tmp-"))
+    try:
+        with _deterministic_torch(threads):
+            _build_into(tmp, cfg, key, progress)
+        if root.exists():
+            shutil.rmtree(root)
+        os.replace(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return root
+
+
+def _build_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
+    import pandas as pd
+
+    from ..files import atomic_torch_save
+    from ..gan import AutoEncoder, Discriminator, Generator, UpsampleOnly, fit_reconstruction, reconstruct, sample, save_pair, train_gan
+
+    t0 = time.perf_counter()
+    seed = cfg["seed"]
+    sub = lambda k: seed * 1009 + k  # noqa: E731  (one seed per stage)
+    photos = load_photos(cfg.get("photos_dir"))
+    n_steps = 4 * cfg["gan_iters"] + cfg["ae_iters"] + cfg["up_iters"]
+    rows: list[dict] = []
+    timings: dict[str, float] = {}
+    (out / "models").mkdir(parents=True)
+
+    def write(images, split, gen, label, sources, seeds, folder):
+        d = out / folder / ("1_fake" if label else "0_real")
+        d.mkdir(parents=True, exist_ok=True)
+        family, up = ("real", "") if label == 0 else GENERATORS[gen]
+        for i, (im, src, s) in enumerate(zip(images, sources, seeds)):
+            buf = io.BytesIO()
+            im.save(buf, format="PNG")
+            data = buf.getvalue()
+            p = d / f"{i:05d}.png"
+            p.write_bytes(data)
+            rows.append(dict(path=p.relative_to(out).as_posix(), split=split, generator=gen, family=family, upsample=up,
+                             label=label, source=src, seed=s, sha256=hashlib.sha256(data).hexdigest()))
+
+    bar = tqdm(total=n_steps, desc="mini benchmark", disable=not progress)
+    pool, _ = random_crops(photos["train"], cfg["n_pool"], seed=sub(1))
+    pool_t = to_tensor(pool)
+
+    # 1) the four DCGANs, trained on the real train crops
+    gens = {}
+    for k, (name, (family, up)) in enumerate(GENERATORS.items()):
+        if family != "dcgan":
+            continue
+        t = time.perf_counter()
+        torch.manual_seed(sub(10 + k))
+        G = Generator(nz=cfg["nz"], ngf=cfg["ngf"], upsample=up)
+        D = Discriminator(ndf=cfg["ndf"])
+        run = train_gan(G, D, pool_t, iters=cfg["gan_iters"], batch_size=cfg["gan_batch"], seed=sub(20 + k),
+                        progress=progress, desc=name, callback=lambda *_: bar.update(1))
+        save_pair(out / "models" / f"{name}.pth", G, D, history=run.history, generator=name, seed=sub(20 + k))
+        gens[name] = G
+        timings[name] = time.perf_counter() - t
+
+    # 2) the autoencoder and the up-sampling-only model, fitted on the same crops
+    fitted = {}
+    for k, (name, iters) in enumerate((("autoencoder", cfg["ae_iters"]), ("upsample_only", cfg["up_iters"]))):
+        t = time.perf_counter()
+        torch.manual_seed(sub(30 + k))
+        model = AutoEncoder() if name == "autoencoder" else UpsampleOnly()  # init under this seed
+        hist = fit_reconstruction(model, pool_t, iters=iters, seed=sub(40 + k), progress=progress, desc=name)
+        bar.update(iters)
+        atomic_torch_save({"model": model.state_dict(), "config": {"generator": name, "class": type(model).__name__},
+                           "history": hist}, out / "models" / f"{name}.pth")
+        fitted[name] = model
+        timings[name] = time.perf_counter() - t
+    bar.close()
+
+    # 3) write the images
+    t = time.perf_counter()
+
+    def gan_fakes(name, n, s):
+        z = torch.randn(n, cfg["nz"], generator=torch.Generator().manual_seed(s))
+        return to_pil(sample(gens[name], z=z)), ["latent"] * n, [s] * n
+
+    for split, n, k in (("train", cfg["n_train"], 50), ("val", cfg["n_val"], 60)):
+        crops, srcs = random_crops(photos[split], n, seed=sub(k))
+        write(crops, split, TRAIN_GENERATOR, 0, srcs, [sub(k)] * n, f"{split}/{TRAIN_CLASS}")
+        imgs, fs, fseeds = gan_fakes(TRAIN_GENERATOR, n, sub(k + 1))
+        write(imgs, split, TRAIN_GENERATOR, 1, fs, fseeds, f"{split}/{TRAIN_CLASS}")
+    n = cfg["n_test"]
+    for k, name in enumerate(tqdm(GENERATORS, desc="test images", disable=not progress, leave=False)):
+        s_real, s_fake = sub(100 + 2 * k), sub(101 + 2 * k)
+        crops, srcs = random_crops(photos["test"], n, seed=s_real)
+        write(crops, "test", name, 0, srcs, [s_real] * n, f"test/{name}")
+        if name in gens:
+            imgs, fs, fseeds = gan_fakes(name, n, s_fake)
+        else:  # reconstructions of other crops of the test photos
+            src_crops, fs = random_crops(photos["test"], n, seed=s_fake)
+            imgs, fseeds = to_pil(reconstruct(fitted[name], to_tensor(src_crops))), [s_fake] * n
+        write(imgs, "test", name, 1, fs, fseeds, f"test/{name}")
+    timings["write_images"] = time.perf_counter() - t
+
+    df = pd.DataFrame(rows, columns=["path", "split", "generator", "family", "upsample", "label", "source", "seed", "sha256"])
+    df.to_csv(out / "manifest.csv", index=False)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    info = dict(config_hash=key, config=cfg, seconds=round(time.perf_counter() - t0, 1), timings=timings,
+                n_images=len(df), bytes=size, threads=torch.get_num_threads(),
+                counts=df.groupby(["split", "generator", "label"]).size().rename("n").reset_index().to_dict("records"))
+    (out / "build_info.json").write_text(json.dumps(info, indent=1, default=str))
+
+
+def build_info(root) -> dict:
+    """The ``build_info.json`` of a built mini benchmark (config, seconds, sizes, counts)."""
+    return json.loads((Path(root) / "build_info.json").read_text())
+
+
+def main(argv=None) -> int:
+    """``python -m dfdlab.data.mini [--root R] [--seed S] [--preset quick|large]``"""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m dfdlab.data.mini", description="build the embedded mini benchmark")
+    p.add_argument("--root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--preset", default="quick", choices=sorted(PRESETS))
+    p.add_argument("--photos-dir", default=None)
+    p.add_argument("--force", action="store_true")
+    a = p.parse_args(argv)
+    root = build_mini(a.root, seed=a.seed, preset=a.preset, photos_dir=a.photos_dir, force=a.force)
+    info = build_info(root)
+    print(f"{root}  ({info['n_images']} images, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
