@@ -235,7 +235,7 @@ def train_linear_head(head: nn.Module, epoch_batches: Callable[[int], Iterable[t
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total, n = total + float(loss) * len(y), n + len(y)
+            total, n = total + loss.item() * len(y), n + len(y)
         losses.append(total / max(n, 1))
     head.eval()
     return losses
