@@ -1,0 +1,138 @@
+"""Every suite runs over a tree shaped like its published layout, built from the mini benchmark."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+import dfdlab
+from dfdlab import suites
+from dfdlab.data import transforms as T
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on the shared 2-core machine, 2 threads under load are 15-40x slower (measured)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def seeded_npr():
+    """An UNTRAINED, seeded NPR at the quick profile's sizes: scores are meaningless, the pipeline is real."""
+    from dfdlab import detectors
+
+    dfdlab.seed_everything(0)
+    return detectors.build("npr", load_size=64, crop_size=56)
+
+
+def _odd_image(tree, folder):
+    """An odd-sized native image in a GANGen folder (NPR's README trim path)."""
+    src = next((tree / folder / "1_fake").iterdir())
+    Image.open(src).convert("RGB").resize((67, 61)).save(tree / folder / "1_fake" / "odd.png")
+
+
+@pytest.mark.parametrize("name", list(suites.SUITES))
+def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, tmp_path, seeded_npr):
+    suite = suites.SUITES[name]
+    tree = suites.shaped_tree(name, mini_root / "test", tmp_path / name, per_label=1 if name != "gangen" else 2)
+    if name == "gangen":
+        _odd_image(tree / "test", "BEGAN")
+    out = tmp_path / "out"
+    table = suites.run_suite(seeded_npr, name, tree, out_dir=out, progress=False, data_note="mini images")
+
+    # The done-when: the rows are the suite's generators, in the paper's order, plus the mean.
+    assert list(table["generator"]) == suite.generators + ["mean"]
+    assert table["n"].iloc[-1] == table["n"].iloc[:-1].sum() > 0
+    # Multi-class generators pool every class folder (1 real + 1 fake each).
+    for t in suite.sets:
+        if t.classes and name != "univfd":
+            assert table.set_index("generator").loc[t.folder, "n"] == 2 * len(t.classes)
+    # Never presented as a result: every row, the note and the metadata say UNTRAINED.
+    assert (table["weights"] == suites.UNTRAINED).all()
+    md = (out / f"suite_{name}_npr.md").read_text()
+    assert md.startswith("**UNTRAINED") and "not a result" in md
+    meta = json.loads((out / f"suite_{name}_npr.meta.json").read_text())
+    assert meta["untrained"] is True and meta["checkpoint_sha256"] == ""
+    csv = pd.read_csv(out / f"suite_{name}_npr.csv")
+    assert list(csv["generator"]) == suite.generators + ["mean"]
+    # The markdown table has one line per generator + mean (+ header and rule).
+    rows = [ln for ln in md.splitlines() if ln.startswith("|")]
+    assert len(rows) == len(suite.generators) + 3
+
+    # Per-table NPR settings (PAPERS.md §1.1), recorded beside the numbers.
+    cfg = T.NPR_TEST_SETTINGS[suite.npr_setting]
+    if cfg["no_resize"]:
+        assert table["resize"].iloc[0].startswith("none (native")
+        assert table.set_index("generator").loc["BEGAN", "skipped"] == 0  # the odd-sized image was scored
+        assert table.set_index("generator").loc["BEGAN", "n"] == 5
+    else:
+        assert table["resize"].iloc[0] == "Resize((64,64)) bilinear"
+    assert table["crop"].iloc[0] == "none"
+    if suite.sampling:
+        # Fewer than 1000 images per set: validate.py falls back to 100 per class, i.e. all of them here.
+        assert table["fell_back"].iloc[:-1].all()
+        assert table["sampling"].iloc[0].startswith("1000 real + 1000 fake, seed 0")
+    else:
+        assert table["sampling"].iloc[0] == "all images"
+
+
+def test_suite_protocols_and_errors(mini_root, tmp_path, seeded_npr):
+    # The transform each suite gives NPR equals npr_test with the paper's settings.
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (61, 67, 3), dtype=np.uint8))
+    for name, suite in suites.SUITES.items():
+        tf, settings = suites.protocol(seeded_npr, name)
+        ref = T.npr_test(load_size=64, crop_size=56, **T.NPR_TEST_SETTINGS[suite.npr_setting])
+        assert torch.equal(tf(img), ref(img)), name
+    assert tuple(suites.protocol(seeded_npr, "gangen")[0](img).shape) == (3, 61, 67)  # native size kept
+    assert suites.SUITES["diffusionforensics"].sets[5].paper_key == "sdv1"
+    # Every suite generator with a published number joins its paper table.
+    from dfdlab.paper_results import TABLES
+
+    for suite in suites.SUITES.values():
+        for key in suite.paper_tables:
+            published = {g for g, _ in TABLES[key].generators} - {"mean"}
+            mine = {t.paper_key or t.folder for t in suite.sets}
+            assert published <= mine, (suite.name, published - mine)
+
+    # UnivFD sampling: 1000/1000 seed 0 with the fallback, reusing the UFD engineer's univfd_sample.
+    from dfdlab.detectors.ufd import univfd_sample
+
+    tree = suites.shaped_tree("univfd", mini_root / "test", tmp_path / "u", per_label=3)
+    folder = suites.find_sets("univfd", tree, ["biggan"])["biggan"]
+    s = suites.univfd_sampled(folder, "biggan", None, max_sample=2, seed=0, fallback=1)
+    assert len(s) == 4 and not s.fell_back
+    from dfdlab.detectors.ufd import list_images_os_walk
+
+    ref = univfd_sample(list_images_os_walk(folder, "0_real"), list_images_os_walk(folder, "1_fake"), 2, 0, 1)
+    assert [str(p) for p, _ in s.samples] == [str(p) for p, _ in ref.items]
+    s = suites.univfd_sampled(folder, "biggan", None, max_sample=5, seed=0, fallback=1)
+    assert s.fell_back and len(s) == 2
+
+    # A missing generator folder is named, with the way out; a subset runs.
+    (tree / "test" / "stargan").rename(tree / "test" / "stargan_moved")
+    with pytest.raises(FileNotFoundError, match=r"missing .*stargan.*--generators"):
+        suites.run_suite(seeded_npr, "univfd", tree, out_dir=False, progress=False)
+    t = suites.run_suite(seeded_npr, "univfd", tree, generators=["progan", "guided"], out_dir=False, progress=False)
+    assert list(t["generator"]) == ["progan", "guided", "mean"]
+    with pytest.raises(KeyError, match="no generator"):
+        suites.find_sets("univfd", tree, ["dcgan_nearest"])
+    with pytest.raises(KeyError, match="unknown suite"):
+        suites.get_suite("imagenet")
+
+    # With a checkpoint: its sha256 in every row, no UNTRAINED label.
+    ckpt = tmp_path / "npr.pth"
+    torch.save(seeded_npr.state_dict(), ckpt)
+    t = suites.run_suite(seeded_npr, "univfd", tree, checkpoint=ckpt, generators=["progan"], out_dir=tmp_path / "o",
+                         progress=False)
+    from dfdlab.files import sha256sum
+
+    assert (t["checkpoint_sha256"] == sha256sum(ckpt)).all() and not t["weights"].str.contains("UNTRAINED").any()
+    assert "UNTRAINED" not in (tmp_path / "o" / "suite_univfd_npr.md").read_text()
