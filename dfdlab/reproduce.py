@@ -81,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "results" / "lessons.csv", index=False)
     print(table.to_string(index=False))
+    # --- reproduction ledger (dfdlab.ledger, issue 8): paper numbers beside ours -----------
+    from dfdlab.ledger import write_ledger
+
+    ledger_csv, ledger_md = write_ledger(out / "results")
+    print(f"reproduction ledger: {ledger_csv} and {ledger_md}")
+    # ----------------------------------------------------------------------------------------
     print(f"executed lessons in {out / 'lessons'}, HTML in {out / 'html'}, tables in {out / 'results'}")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
