@@ -29,6 +29,7 @@ lives in ``dfdlab.features``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -375,18 +376,27 @@ def nearest_neighbour_score(query: torch.Tensor, bank: torch.Tensor, bank_labels
     return top_k_similarity(fakes) - top_k_similarity(reals)
 
 
-class NearestNeighbour:
-    """A feature bank (e.g. the cached training features) scored by ``nearest_neighbour_score``."""
+class NearestNeighbour(nn.Module):
+    """A feature bank (e.g. the cached training features) scored by ``nearest_neighbour_score``.
+
+    ``forward(features)`` returns the score, used as a logit (``sigmoid(score) > 0.5`` iff
+    ``score > 0``), so ``dfdlab.evaluate`` can score cached test features directly.
+    """
 
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, k: int = 1):
-        self.features = features.float()
-        self.labels = torch.as_tensor(labels).reshape(-1)
-        if len(self.features) != len(self.labels):
-            raise ValueError(f"{len(self.features)} bank features but {len(self.labels)} labels")
+        super().__init__()
+        labels = torch.as_tensor(labels).reshape(-1).long()
+        if len(features) != len(labels):
+            raise ValueError(f"{len(features)} bank features but {len(labels)} labels")
+        self.register_buffer("features", features.float().clone())
+        self.register_buffer("labels", labels.clone())
         self.k = k
 
     def score(self, query: torch.Tensor) -> torch.Tensor:
         return nearest_neighbour_score(query, self.features, self.labels, self.k)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.score(features)
 
 
 class UnivFDNearestNeighbour(Detector):
@@ -477,3 +487,19 @@ def univfd_sample(real: Sequence, fake: Sequence, max_sample: int | None = 1000,
     rng.shuffle(real)
     rng.shuffle(fake)
     return Sample(real[:max_sample], fake[:max_sample], max_sample, fell_back)
+
+
+def univfd_subset(dataset, max_sample: int | None = 1000, seed: int = 0):
+    """A copy of a ForenSynths dataset restricted to ``univfd_sample`` of its files.
+
+    Returns ``(subset, sample)``; ``sample.fell_back`` says whether the 100-image fallback
+    applied. The dataset's listing is sorted (portable); the official subset comes from
+    ``os.walk`` order (``list_images_os_walk``) and differs from machine to machine.
+    """
+    real = [p for p, y in dataset.samples if y == 0]
+    fake = [p for p, y in dataset.samples if y == 1]
+    sample = univfd_sample(real, fake, max_sample, seed)
+    subset = copy.copy(dataset)
+    subset.samples = sample.items
+    subset.targets = [y for _, y in subset.samples]
+    return subset, sample
