@@ -304,7 +304,8 @@ class UnivFD(Detector):
         """Load ``fc`` strictly from ``path`` (or ``"official"`` = ``dfdlab.hub.path("ufd-fc")``).
 
         The released file was saved on ``cuda:0``; it is read with ``map_location="cpu"`` and
-        ``weights_only=True``.
+        ``weights_only=True``. A head of another width (e.g. the 768-d official head on the
+        1280-d stand-in) fails with the shapes and the file named.
         """
         from .base import load_checkpoint
 
@@ -312,24 +313,12 @@ class UnivFD(Detector):
             from dfdlab import hub
 
             path = hub.path("ufd-fc")
-        if self.feature_dim != 768 and _is_official_head(path):
-            raise CheckpointError(f"{path} is the official UnivFD head for CLIP ViT-L/14 (768-d); "
-                                  f"backbone {self.backbone_name!r} gives {self.feature_dim}-d features")
         load_checkpoint(self, path, map_location="cpu")
         return self
 
     def nearest_neighbour(self, bank_features: torch.Tensor, bank_labels: torch.Tensor, k: int = 1) -> "UnivFDNearestNeighbour":
         """The paper's NN variant on this model's backbone (see ``nearest_neighbour_score``)."""
         return UnivFDNearestNeighbour(self, NearestNeighbour(bank_features, bank_labels, k=k))
-
-
-def _is_official_head(path) -> bool:
-    try:
-        from dfdlab import hub
-
-        return Path(path).stat().st_size == hub.get("ufd-fc").size
-    except (OSError, KeyError, AttributeError):
-        return False
 
 
 def _drop_backbone_keys(module, state_dict, prefix, local_metadata):
