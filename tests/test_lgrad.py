@@ -1,0 +1,204 @@
+"""LGrad: genforce StyleGAN-D layout, exact batched gradients, cv2 quantisation, official files."""
+
+from __future__ import annotations
+
+import collections
+
+import dfdlab  # noqa: F401  (compat shim before torchvision)
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.models import resnet50
+
+from dfdlab.detectors import CheckpointError, build, load_checkpoint
+from dfdlab.detectors.lgrad import (
+    LGrad,
+    StyleGANDiscriminator,
+    genforce_stylegan_d_shapes,
+    gradient_map,
+    load_stylegan_discriminator,
+    minmax_to_255,
+    official_gradient_png,
+    quantize_like_cv2,
+)
+
+cv2.setLogLevel(0) if hasattr(cv2, "setLogLevel") else None  # silence "fallbacked to CV_8U" (expected)
+
+# genforce models/stylegan_discriminator.py, build_model('stylegan', 'discriminator', resolution=256,
+# label_size=0, image_channels=3): fmaps min(16384 // res, 512); written out by hand.
+GENFORCE_256 = {
+    "lod": (),
+    "input0.weight": (64, 3, 1, 1), "input0.bias": (64,),
+    "layer0.weight": (64, 64, 3, 3), "layer0.bias": (64,),
+    "layer1.blur.kernel": (64, 1, 3, 3), "layer1.weight": (128, 64, 3, 3), "layer1.bias": (128,),
+    "input1.weight": (128, 3, 1, 1), "input1.bias": (128,),
+    "layer2.weight": (128, 128, 3, 3), "layer2.bias": (128,),
+    "layer3.blur.kernel": (128, 1, 3, 3), "layer3.weight": (256, 128, 3, 3), "layer3.bias": (256,),
+    "input2.weight": (256, 3, 1, 1), "input2.bias": (256,),
+    "layer4.weight": (256, 256, 3, 3), "layer4.bias": (256,),
+    "layer5.blur.kernel": (256, 1, 3, 3), "layer5.weight": (512, 256, 3, 3), "layer5.bias": (512,),
+    "input3.weight": (512, 3, 1, 1), "input3.bias": (512,),
+    "layer6.weight": (512, 512, 3, 3), "layer6.bias": (512,),
+    "layer7.blur.kernel": (512, 1, 3, 3), "layer7.weight": (512, 512, 3, 3), "layer7.bias": (512,),
+    "input4.weight": (512, 3, 1, 1), "input4.bias": (512,),
+    "layer8.weight": (512, 512, 3, 3), "layer8.bias": (512,),
+    "layer9.blur.kernel": (512, 1, 3, 3), "layer9.weight": (512, 512, 3, 3), "layer9.bias": (512,),
+    "input5.weight": (512, 3, 1, 1), "input5.bias": (512,),
+    "layer10.weight": (512, 512, 3, 3), "layer10.bias": (512,),
+    "layer11.blur.kernel": (512, 1, 3, 3), "layer11.weight": (512, 512, 3, 3), "layer11.bias": (512,),
+    "input6.weight": (512, 3, 1, 1), "input6.bias": (512,),
+    "layer12.weight": (512, 513, 3, 3), "layer12.bias": (512,),  # 513: + the minibatch-stddev channel
+    "layer13.weight": (512, 8192), "layer13.bias": (512,),  # Dense0 on 512 x 4 x 4
+    "layer14.weight": (1, 512), "layer14.bias": (1,),  # Dense1: one score
+}
+
+
+def test_stylegan_d_has_genforce_keys_ops_and_loads_strictly(tmp_path):
+    torch.manual_seed(0)
+    D = StyleGANDiscriminator(256)
+    sd = D.state_dict()
+    assert {k: tuple(v.shape) for k, v in sd.items()} == GENFORCE_256
+    assert dict(genforce_stylegan_d_shapes(256)) == GENFORCE_256
+    assert len(sd) == 51 and sum(v.numel() for v in sd.values()) == 23_070_210
+    # [1,2,1] binomial blur, normalised; lod 0; fused stride-2 conv from 128 px up, pooling below.
+    k = torch.tensor([1.0, 2.0, 1.0])
+    assert torch.equal(sd["layer1.blur.kernel"][5, 0], torch.outer(k, k) / 16)
+    assert float(sd["lod"]) == 0.0
+    assert D.layer1.fused and D.layer3.fused and not D.layer5.fused
+    assert isinstance(D.layer5.downsample, torch.nn.AvgPool2d)
+    # equalised learning rate: N(0,1) storage, He scale at run time (gain sqrt 2; 1 for Dense1)
+    assert D.layer0.wscale == pytest.approx(np.sqrt(2) / np.sqrt(64 * 9))
+    assert D.layer14.wscale == pytest.approx(1 / np.sqrt(512))
+    assert D(torch.zeros(2, 3, 256, 256)).shape == (2, 1)
+
+    # The authors' raw file and genforce's converter output both load strictly; a wrong file fails.
+    raw = tmp_path / "karras2019stylegan-bedrooms-256x256_discriminator.pth"
+    torch.save(collections.OrderedDict(sd), raw)
+    D2 = load_stylegan_discriminator(raw)
+    assert all(torch.equal(a, b) for a, b in zip(D2.state_dict().values(), sd.values()))
+    assert not D2.training and not any(p.requires_grad for p in D2.parameters())
+    conv = tmp_path / "genforce.pth"
+    torch.save({"generator": {}, "discriminator": sd, "generator_smooth": {}}, conv)
+    load_stylegan_discriminator(conv)
+    bad = dict(sd)
+    bad.pop("lod")
+    bad["layer12.weight"] = torch.zeros(512, 512, 3, 3)  # a D without the stddev channel
+    torch.save(bad, tmp_path / "bad.pth")
+    with pytest.raises(CheckpointError, match=r"(?s)missing keys \(1\): lod.*layer12.weight"):
+        load_stylegan_discriminator(tmp_path / "bad.pth")
+
+
+def test_batched_gradient_maps_equal_one_image_at_a_time_256():
+    torch.manual_seed(0)
+    D = StyleGANDiscriminator(256).requires_grad_(False)
+    x = torch.rand(8, 3, 256, 256) * 2 - 1
+    one = gradient_map(D, x, method="loop")  # the official batch-size-1 computation
+    batched = gradient_map(D, x)  # one forward/backward for all 8
+    assert batched.shape == (8, 3, 256, 256) and batched.dtype == torch.float32
+    assert torch.allclose(batched, one, rtol=1e-6, atol=0)
+    assert torch.equal(quantize_like_cv2(batched), quantize_like_cv2(one))
+    assert torch.equal(gradient_map(D, x[:3], quantize=True), quantize_like_cv2(one[:3]))
+    assert float(one.amin()) == 0.0 and float(one.amax()) == 255.0
+    assert D.training  # gradient_map ran D in eval mode and restored its mode
+
+
+def test_minibatch_stddev_would_mix_images_and_official_png_path(photos, tmp_path):
+    torch.manual_seed(1)
+    D = StyleGANDiscriminator(64).eval().requires_grad_(False)
+    from dfdlab.data.transforms import lgrad_discriminator_input
+
+    names = ["astronaut_odd", "coffee", "chelsea_odd"]
+    tf = lgrad_discriminator_input(64)
+    x = torch.stack([tf(photos[n]) for n in names])
+    ours = gradient_map(D, x, quantize=True)
+    # The official two-stage way: one image per batch, PNG by cv2 (BGR flip), read back with PIL.
+    for i, n in enumerate(names):
+        png = official_gradient_png(D, photos[n], tmp_path / f"{n}.png", size=64)
+        back = torch.from_numpy(np.array(Image.open(png).convert("RGB"))).permute(2, 0, 1)
+        assert torch.equal(ours[i], back), n
+    # A naive batched backward lets the stddev group mix the images: different gradients.
+    xx = x.clone().requires_grad_(True)
+    (naive,) = torch.autograd.grad(D(xx).sum(), xx)
+    assert not torch.allclose(quantize_like_cv2(minmax_to_255(naive)).float(), ours.float(), atol=1)
+    # vmap also runs each image alone.
+    assert torch.allclose(gradient_map(D, x, method="vmap"), gradient_map(D, x), rtol=1e-5, atol=1e-3)
+
+
+def test_quantisation_equals_cv2_png(tmp_path):
+    rng = np.random.default_rng(0)
+    g = (rng.random((3, 40, 50)) * 255).astype(np.float32)
+    g[0, 0, :8] = [0.5, 1.5, 2.5, 3.5, 254.5, 255.0, 0.0, 100.5]  # ties: cv2 rounds half to even
+    g[1, 0, :3] = [np.nextafter(np.float32(0.5), np.float32(1)), 7.499999, 8.5]
+    ours = quantize_like_cv2(torch.from_numpy(g))
+    hwc = g.transpose(1, 2, 0)
+    cv2.imwrite(str(tmp_path / "g.png"), hwc[..., ::-1])  # exactly gen_imggrad.py's call
+    png = np.array(Image.open(tmp_path / "g.png").convert("RGB")).transpose(2, 0, 1)
+    assert np.array_equal(ours.numpy(), png)
+    assert ours[0, 0, :8].tolist() == [0, 2, 2, 4, 254, 255, 0, 100]
+    # min-max equals the official numpy normlize_np on the HWC float32 array
+    raw = rng.normal(size=(2, 3, 16, 16)).astype(np.float32)
+    for i in range(2):
+        ref = raw[i].transpose(1, 2, 0).copy()
+        ref -= ref.min()
+        ref /= ref.max()
+        assert np.array_equal(minmax_to_255(torch.from_numpy(raw))[i].numpy().transpose(1, 2, 0), ref * 255.0)
+    assert torch.equal(minmax_to_255(torch.zeros(1, 3, 4, 4)), torch.zeros(1, 3, 4, 4))  # max 0: no division
+
+
+def test_detector_pipeline_checkpoints_and_cache(tmp_path):
+    from dfdlab.gan.dcgan import Discriminator
+
+    torch.manual_seed(2)
+    D = Discriminator()
+    model = build("lgrad", discriminator=D, image_size=64, cache_dir=tmp_path / "cache").eval()
+    assert isinstance(model, LGrad) and model.crop_size == 56 and "from scratch" in model.classifier_init
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    assert len(sd) == 320 and sum(v.numel() for v in sd.values()) == 23_563_254
+    assert list(sd)[0] == "conv1.weight" and list(sd)[-1] == "fc.bias"
+    assert not any(p.requires_grad for p in D.parameters()) and not D.training
+    assert {id(p) for p in model.parameters()}.isdisjoint(id(p) for p in D.parameters())
+
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    with torch.inference_mode():  # gradients still work inside the evaluator's inference mode
+        logits = model(x)
+    assert logits.shape == (4,)
+    # Equals the two stages by hand: uint8 map -> ToTensor -> ImageNet Normalize -> ResNet-50.
+    net = resnet50(weights=None)
+    net.fc = torch.nn.Linear(2048, 1)
+    net.load_state_dict(sd)
+    net.eval()
+    g = gradient_map(D, x, quantize=True).float() / 255
+    mean, std = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
+    with torch.no_grad():
+        assert torch.allclose(net((g - mean[:, None, None]) / std[:, None, None]).squeeze(1), logits, atol=1e-5)
+    assert model.cache.misses == 4 and model.cache.hits == 0
+    with torch.no_grad():
+        assert torch.equal(model(x), logits)
+    assert model.cache.hits == 4
+
+    # Train mode: crops of 56 with flips, D stays frozen in eval; a step moves the classifier only.
+    model.train()
+    assert not D.training
+    assert model.classifier_input(model.gradients(x)).shape == (4, 3, 56, 56)
+    d_before = [p.clone() for p in D.parameters()]
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), torch.tensor([0.0, 1, 0, 1]))
+    loss.backward()
+    opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert not torch.equal(model.state_dict()["fc.weight"], sd["fc.weight"])
+
+    # Official LGrad-*class-*.pth: a raw ResNet-50 OrderedDict, 320 entries; also {'model': ...} and module.
+    official = collections.OrderedDict((k, v.clone() + 0.01 if v.is_floating_point() else v) for k, v in net.state_dict().items())
+    torch.save(official, tmp_path / "LGrad-4class-Trainon-Progan_car_cat_chair_horse.pth")
+    load_checkpoint(model, tmp_path / "LGrad-4class-Trainon-Progan_car_cat_chair_horse.pth")
+    assert torch.equal(model.state_dict()["layer4.2.bn3.running_var"], official["layer4.2.bn3.running_var"])
+    torch.save({"model": {"module." + k: v for k, v in official.items()}, "total_steps": 3}, tmp_path / "ddp.pth")
+    load_checkpoint(model, tmp_path / "ddp.pth")
+    del official["fc.bias"]
+    torch.save(official, tmp_path / "cut.pth")
+    with pytest.raises(CheckpointError, match=r"missing keys \(1\): fc.bias"):
+        load_checkpoint(model, tmp_path / "cut.pth")
