@@ -495,6 +495,116 @@ def shaped_tree(suite: str | Suite, source: str | os.PathLike, dest: str | os.Pa
     return dest
 
 
+# --------------------------------------------------------------------------- the quick zoo
+
+#: Every detector trained the same way on the mini benchmark (quick profile): the one train
+#: family (``train/photos``, fakes of ``dcgan_transposed``), selected on ``val``, with the
+#: paper's recipe and pipeline at mini sizes. ``build`` are the detector's keyword arguments;
+#: ``epochs``/``batch_size`` override the recipe (the only change from the paper's settings).
+#: ``features=True``: a frozen backbone, so the head is trained on cached features (UnivFD).
+QUICK_ZOO: dict[str, dict] = {
+    "cnnspot": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 2, "batch_size": 64, "seed": 0,
+                "note": "ResNet-50 from scratch (no ImageNet weights offline)"},
+    "ufd": {"build": {"backbone": "efficientnet_lite0", "crop_size": 64}, "epochs": 100, "batch_size": 256,
+            "seed": 0, "features": True,
+            "note": "STAND-IN backbone: EfficientNet-Lite0 (ImageNet) instead of CLIP ViT-L/14"},
+    "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
+            "note": "the official NPR network, trained from scratch as in the paper"},
+}
+
+
+def zoo_dir() -> Path:
+    """``DFDLAB_HOME/zoo/quick``: the quick zoo's checkpoints (``<name>/best.pth`` + ``<name>/info.json``)."""
+    from .config import home
+
+    return home() / "zoo" / "quick"
+
+
+def quick_info(name: str) -> dict | None:
+    """The cached quick checkpoint's record (build kwargs, epochs, seconds, sha256), or ``None``."""
+    info = zoo_dir() / name / "info.json"
+    if not info.exists():
+        return None
+    rec = json.loads(info.read_text())
+    if not (zoo_dir() / name / "best.pth").exists():
+        return None
+    return rec
+
+
+def load_quick(name: str):
+    """The quick-profile detector ``name`` trained on the mini benchmark, from the cache; ``None`` if not trained."""
+    from . import detectors
+
+    rec = quick_info(name)
+    if rec is None:
+        return None
+    model = detectors.build(name, **rec["build"])
+    detectors.load_checkpoint(model, zoo_dir() / name / "best.pth")
+    return model.eval()
+
+
+def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = False, progress: bool = False):
+    """Train detector ``name`` on the mini benchmark with ``QUICK_ZOO[name]`` (or load it from the cache).
+
+    Returns ``(model, info)``; ``info`` holds the settings, the training seconds (measured
+    when it was trained), the checkpoint's sha256 and whether it came from the cache. The
+    cache key is the settings plus the mini benchmark's folder (a rebuilt benchmark with
+    another config lands in another folder, and retrains).
+    """
+    import time
+
+    import dfdlab
+
+    from . import detectors
+    from .data import ForenSynths, build_mini
+    from .files import atomic_torch_save, sha256sum
+    from .train import fit, recipe
+
+    if name not in QUICK_ZOO:
+        raise KeyError(f"no quick-zoo settings for {name!r}; known: {', '.join(QUICK_ZOO)}")
+    cfg = QUICK_ZOO[name]
+    root = Path(root) if root is not None else build_mini()
+    want = {"build": cfg["build"], "epochs": cfg["epochs"], "batch_size": cfg["batch_size"], "seed": cfg["seed"],
+            "mini_root": str(root)}
+    rec = quick_info(name)
+    if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
+        model = load_quick(name)
+        return model, {**rec, "from_cache": True}
+    out = zoo_dir() / name
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    dfdlab.seed_everything(cfg["seed"])
+    model = detectors.build(name, **cfg["build"])
+    r = recipe(model.recipe, epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=cfg["seed"])
+    t0 = time.perf_counter()
+    if cfg.get("features"):
+        from .features import LinearProbe, extract_features
+
+        train_fs = extract_features(model, ForenSynths(root / "train"), progress=progress)
+        val_fs = extract_features(model, ForenSynths(root / "val"), progress=progress)
+        probe = LinearProbe(model.feature_dim)
+        result = fit(probe, train_fs.dataset(), val_fs.dataset(), r, out / "run", progress=progress)
+        detectors.load_checkpoint(model, result.best_path)  # {'model': {'fc.weight', 'fc.bias'}}
+    else:
+        result = fit(model, ForenSynths(root / "train", transform=model.transform(True)),
+                     ForenSynths(root / "val", transform=model.transform(False)), r, out / "run", progress=progress)
+        detectors.load_checkpoint(model, result.best_path)
+    seconds = time.perf_counter() - t0
+    best = atomic_torch_save(model.state_dict(), out / "best.pth")
+    info = {**want, "recipe": r.name, "train_seconds": round(seconds, 1), "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history), "checkpoint_sha256": sha256sum(best), "note": cfg.get("note", ""),
+            "hardware": hardware(), "trained_at": __import__("datetime").datetime.now().isoformat(timespec="seconds")}
+    from .files import atomic_write_text
+
+    atomic_write_text(out / "info.json", json.dumps(info, indent=2))
+    import shutil
+
+    shutil.rmtree(out / "run", ignore_errors=True)  # best.pth above is all the zoo keeps
+    return model.eval(), {**info, "from_cache": False}
+
+
 __all__ = ["PAPER_METHOD", "PROGAN_CLASSES", "SUITES", "SampledSet", "Suite", "TestSet", "UNTRAINED",
-           "display_table", "find_sets", "get_suite", "hardware", "protocol", "run_suite", "shaped_tree", "suite_note",
+           "display_table", "find_sets", "get_suite", "hardware", "protocol", "run_suite", "shaped_tree", "QUICK_ZOO", "zoo_dir", "quick_info", "load_quick", "train_quick", "suite_note",
            "suites_table", "univfd_sampled", "write_suite_table"]
