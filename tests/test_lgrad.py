@@ -25,7 +25,7 @@ from dfdlab.detectors.lgrad import (
     quantize_like_cv2,
 )
 
-cv2.setLogLevel(0) if hasattr(cv2, "setLogLevel") else None  # silence "fallbacked to CV_8U" (expected)
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # "fallbacked to CV_8U" is expected
 
 # genforce models/stylegan_discriminator.py, build_model('stylegan', 'discriminator', resolution=256,
 # label_size=0, image_channels=3): fmaps min(16384 // res, 512); written out by hand.
