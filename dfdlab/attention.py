@@ -169,3 +169,52 @@ def torch_threads(n: int = 1):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def shapes_dataset(n: int, seed: int = 0, size: int = 32):
+    """``(images [n,3,size,size], labels [n])``: one random shape per image (the 4 classes of
+    ``dfdlab.clip.tiny.SHAPES``) in a random colour and quadrant: lesson 02's ViT task."""
+    import numpy as np
+
+    from .clip.tiny import COLOURS, POSITIONS, SHAPES, Composition, draw
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, len(SHAPES), n)
+    comps = [Composition(SHAPES[s], rng.choice(list(COLOURS)), rng.choice(POSITIONS)) for s in labels]
+    images = np.stack([draw(c, rng, size) for c in comps])
+    return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 10,
+                     batch_size: int = 64, lr: float = 1e-3, seed: int = 0, threads: int = 1) -> list[float]:
+    """Plain AdamW + cross-entropy training with a cosine schedule; returns the mean loss per epoch."""
+    from tqdm.auto import tqdm
+
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    steps = epochs * math.ceil(len(images) / batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    losses = []
+    model.train()
+    with torch_threads(threads):
+        for _ in tqdm(range(epochs), desc="train"):
+            perm, total = torch.randperm(len(images), generator=g), 0.0
+            for i in range(0, len(images), batch_size):
+                idx = perm[i: i + batch_size]
+                loss = F.cross_entropy(model(images[idx]), labels[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                total += loss.item() * len(idx)
+            losses.append(total / len(images))
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
+    """Top-1 accuracy of ``model`` (logits) on a tensor dataset."""
+    with torch_threads(1):
+        pred = torch.cat([model(images[i: i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    return (pred == labels).float().mean().item()
