@@ -227,7 +227,7 @@ def _deterministic_torch(threads: int | None):
 
 # ----------------------------------------------------------------------------- build
 def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None, progress: bool = True,
-               threads: int | None = 1, force: bool = False, **overrides) -> Path:
+               threads: int | None = 1, workers: int | None = None, force: bool = False, **overrides) -> Path:
     """Build (or find in the cache) the mini benchmark and return its root folder.
 
     ``root=None`` uses ``dfdlab.home()/mini/<config-hash>``. Keyword ``overrides`` change
@@ -235,10 +235,14 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     ndf, nz, ae_iters, up_iters``). ``threads`` fixes torch's CPU thread count during the
     build: float reductions depend on it (and so would the sha256 column), and one
     thread per process is also much faster than two when other jobs share the cores.
+    ``workers`` processes train the six generators in parallel (default: up to 2, by the
+    CPU count); the result does not depend on it.
     """
     from ..config import home
 
     cfg = mini_config(seed=seed, preset=preset, photos_dir=photos_dir, **overrides)
+    if workers is None:
+        workers = max(1, min(2, os.cpu_count() or 1))
     key = config_hash(cfg)
     root = Path(root).expanduser() if root is not None else home() / "mini" / key
     if is_complete(root) and not force:
@@ -253,7 +257,7 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.tmp-"))
     try:
         with _deterministic_torch(threads):
-            _build_into(tmp, cfg, key, progress)
+            _build_into(tmp, cfg, key, progress, threads=threads, workers=workers)
         if root.exists():
             shutil.rmtree(root)
         os.replace(tmp, root)
@@ -263,11 +267,57 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     return root
 
 
-def _build_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
+_POOL: torch.Tensor | None = None
+_COST_ORDER = ("dcgan_nearest", "dcgan_bilinear", "dcgan_transposed", "dcgan_pixelshuffle", "autoencoder", "upsample_only")
+
+
+def _worker_init(pool_u8: np.ndarray, threads: int | None) -> None:
+    """Per process: the training crops as a [-1, 1] tensor, a fixed thread count, deterministic ops."""
+    global _POOL
+    if threads:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    _POOL = torch.from_numpy(pool_u8.astype(np.float32)).permute(0, 3, 1, 2).div(127.5).sub(1.0).contiguous()
+
+
+def _fit_task(task, progress: bool = False):
+    """Train one generator of the benchmark; returns ``(name, {'checkpoint', 'seconds', 'iters'})``.
+
+    Everything is seeded from the task itself, so the result does not depend on which
+    process runs it or in which order.
+    """
+    from ..gan import AutoEncoder, Discriminator, Generator, UpsampleOnly, fit_reconstruction, train_gan
+
+    k, name, cfg, _ = task
+    sub = lambda j: cfg["seed"] * 1009 + j  # noqa: E731
+    family, up = GENERATORS[name]
+    t = time.perf_counter()
+    if family == "dcgan":
+        torch.manual_seed(sub(10 + k))
+        G = Generator(nz=cfg["nz"], ngf=cfg["ngf"], upsample=up)
+        D = Discriminator(ndf=cfg["ndf"])
+        run = train_gan(G, D, _POOL, iters=cfg["gan_iters"], batch_size=cfg["gan_batch"], seed=sub(20 + k),
+                        progress=progress, desc=name)
+        ckpt = {"G": G.state_dict(), "D": D.state_dict(),
+                "config": {"G": G.config(), "D": D.config(), "generator": name, "seed": sub(20 + k)},
+                "history": run.history}
+        iters = cfg["gan_iters"]
+    else:
+        j = 0 if family == "autoencoder" else 1
+        torch.manual_seed(sub(30 + j))
+        model = AutoEncoder() if family == "autoencoder" else UpsampleOnly()
+        iters = cfg["ae_iters"] if family == "autoencoder" else cfg["up_iters"]
+        hist = fit_reconstruction(model, _POOL, iters=iters, seed=sub(40 + j), progress=progress, desc=name)
+        ckpt = {"model": model.state_dict(), "config": {"generator": name, "class": type(model).__name__, "seed": sub(40 + j)},
+                "history": hist}
+    return name, {"checkpoint": ckpt, "seconds": round(time.perf_counter() - t, 1), "iters": iters}
+
+
+def _build_into(out: Path, cfg: dict, key: str, progress: bool, threads: int | None = 1, workers: int = 1) -> None:
     import pandas as pd
 
     from ..files import atomic_torch_save
-    from ..gan import AutoEncoder, Discriminator, Generator, UpsampleOnly, fit_reconstruction, reconstruct, sample, save_pair, train_gan
+    from ..gan import AutoEncoder, Generator, UpsampleOnly, reconstruct, sample
 
     t0 = time.perf_counter()
     seed = cfg["seed"]
@@ -293,36 +343,52 @@ def _build_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
 
     bar = tqdm(total=n_steps, desc="mini benchmark", disable=not progress)
     pool, _ = random_crops(photos["train"], cfg["n_pool"], seed=sub(1))
-    pool_t = to_tensor(pool)
 
-    # 1) the four DCGANs, trained on the real train crops
-    gens = {}
-    for k, (name, (family, up)) in enumerate(GENERATORS.items()):
-        if family != "dcgan":
-            continue
-        t = time.perf_counter()
-        torch.manual_seed(sub(10 + k))
-        G = Generator(nz=cfg["nz"], ngf=cfg["ngf"], upsample=up)
-        D = Discriminator(ndf=cfg["ndf"])
-        run = train_gan(G, D, pool_t, iters=cfg["gan_iters"], batch_size=cfg["gan_batch"], seed=sub(20 + k),
-                        progress=progress, desc=name, callback=lambda *_: bar.update(1))
-        save_pair(out / "models" / f"{name}.pth", G, D, history=run.history, generator=name, seed=sub(20 + k))
-        gens[name] = G
-        timings[name] = time.perf_counter() - t
+    # 1) the four DCGANs and 2) the autoencoder / up-sampling-only model, all fitted on the
+    # real train crops; independent tasks, so they run in parallel processes (one thread each)
+    pool_u8 = np.stack([np.asarray(im, dtype=np.uint8) for im in pool])
+    tasks = [(k, name, cfg, threads) for k, name in enumerate(GENERATORS)]
+    tasks.sort(key=lambda t: _COST_ORDER.index(t[1]))  # slowest first: better packing on the workers
+    results = {}
+    if workers > 1:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+        import warnings
 
-    # 2) the autoencoder and the up-sampling-only model, fitted on the same crops
-    fitted = {}
-    for k, (name, iters) in enumerate((("autoencoder", cfg["ae_iters"]), ("upsample_only", cfg["up_iters"]))):
-        t = time.perf_counter()
-        torch.manual_seed(sub(30 + k))
-        model = AutoEncoder() if name == "autoencoder" else UpsampleOnly()  # init under this seed
-        hist = fit_reconstruction(model, pool_t, iters=iters, seed=sub(40 + k), progress=progress, desc=name)
-        bar.update(iters)
-        atomic_torch_save({"model": model.state_dict(), "config": {"generator": name, "class": type(model).__name__},
-                           "history": hist}, out / "models" / f"{name}.pth")
-        fitted[name] = model
-        timings[name] = time.perf_counter() - t
+        try:
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                        initializer=_worker_init, initargs=(pool_u8, threads)) as ex:
+                futures = {ex.submit(_fit_task, t): t[1] for t in tasks}
+                for fut in cf.as_completed(futures):
+                    name, payload = fut.result()
+                    results[name] = payload
+                    bar.update(payload["iters"])
+                    bar.set_postfix_str(f"{name} done")
+        except cf.process.BrokenProcessPool as e:
+            # e.g. a script without ``if __name__ == "__main__":`` cannot spawn workers
+            warnings.warn(f"parallel training failed ({e}); training the generators one after another", stacklevel=2)
+            workers = 1
+    if workers <= 1:
+        _worker_init(pool_u8, threads)
+        for t in (t for t in tasks if t[1] not in results):
+            name, payload = _fit_task(t, progress=progress)
+            if name not in results:
+                results[name] = payload
+                bar.update(payload["iters"])
     bar.close()
+    gens, fitted = {}, {}
+    for name in GENERATORS:
+        payload = results[name]
+        timings[name] = payload["seconds"]
+        atomic_torch_save(payload["checkpoint"], out / "models" / f"{name}.pth")
+        if GENERATORS[name][0] == "dcgan":
+            G = Generator(**payload["checkpoint"]["config"]["G"])
+            G.load_state_dict(payload["checkpoint"]["G"], strict=True)
+            gens[name] = G.eval()
+        else:
+            model = AutoEncoder() if name == "autoencoder" else UpsampleOnly()
+            model.load_state_dict(payload["checkpoint"]["model"], strict=True)
+            fitted[name] = model.eval()
 
     # 3) write the images
     t = time.perf_counter()
@@ -352,7 +418,7 @@ def _build_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
     df = pd.DataFrame(rows, columns=["path", "split", "generator", "family", "upsample", "label", "source", "seed", "sha256"])
     df.to_csv(out / "manifest.csv", index=False)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    info = dict(config_hash=key, config=cfg, seconds=round(time.perf_counter() - t0, 1), timings=timings,
+    info = dict(config_hash=key, config=cfg, seconds=round(time.perf_counter() - t0, 1), timings=timings, workers=workers,
                 n_images=len(df), bytes=size, threads=torch.get_num_threads(),
                 counts=df.groupby(["split", "generator", "label"]).size().rename("n").reset_index().to_dict("records"))
     (out / "build_info.json").write_text(json.dumps(info, indent=1, default=str))
