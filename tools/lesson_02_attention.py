@@ -239,6 +239,8 @@ cells = [
 
     Each block's attention row of the [CLS] query says how much of each patch the class token
     gathers. Averaged over heads and reshaped to the 8×8 patch grid, it can be drawn over the image.
+    Attention maps are a hint, not an explanation: after the first block every token already mixes
+    information from the others, so a later block's map says little about *pixels*.
     """),
     code("""
     sample = x_test[:6]
@@ -256,15 +258,14 @@ cells = [
             axes[b + 1, i].axis("off"); axes[b + 1, i].set_title(f"block {b + 1}", fontsize=8)
     plt.tight_layout(); plt.show()
 
-    # how much of [CLS]'s last-block attention lands on patches that contain the shape
-    bg = x_test[:200].amax(1, keepdim=True) > 0.35     # bright pixels = the shape
-    on_shape = F.avg_pool2d(bg.float(), 4).flatten(1) > 0
+    # how much of [CLS]'s attention lands on the patches that contain the shape, block by block
+    bright = x_test[:200].amax(1, keepdim=True) > 0.35  # the shape's pixels; the background is dark
+    on_shape = F.avg_pool2d(bright.float(), 4).flatten(1) > 0
     with torch.no_grad():
         vit(x_test[:200])
-    last = vit.cls_attention()[-1].mean(1)
-    share = (last * on_shape).sum(1).mean().item()
-    print(f"share of last-block [CLS] attention on shape patches: {share:.1%} "
-          f"(the shape covers {on_shape.float().mean():.1%} of the patches)")
+    shares = [(a.mean(1) * on_shape).sum(1).mean().item() for a in vit.cls_attention()]
+    print("share of [CLS] attention on shape patches:", ", ".join(f"block {b + 1} {s:.1%}" for b, s in enumerate(shares)),
+          f"| the shape covers {on_shape.float().mean():.1%} of the patches")
     """),
     md("""
     ## 练习 · Exercises

@@ -166,7 +166,7 @@ cells = [
     ## 5 · Train the tiny CLIP
 
     Image tower: the ViT of lesson 02 (32×32 images, 4×4 patches, [CLS]). Text tower: a causal
-    Transformer over the 20-word vocabulary, read at the `<eot>` token (as CLIP). Both project into
+    Transformer over the 19-token vocabulary, read at the `<eot>` token (as CLIP). Both project into
     a 32-d space. AdamW with warm-up and cosine decay; `logit_scale` clamped after every step.
     """),
     code("""
@@ -214,16 +214,16 @@ cells = [
         pred = tiny.zero_shot(model, data.images, all_comps)
         true = [data.compositions[j] for j in data.labels]
         chosen = [all_comps[i] for i in pred.tolist()]
-        return {"images": len(true),
-                "top-1 (80 captions)": np.mean([c == t for c, t in zip(chosen, true)]),
+        return {"top-1 (80 captions)": np.mean([c == t for c, t in zip(chosen, true)]),
                 "shape": np.mean([c.shape == t.shape for c, t in zip(chosen, true)]),
                 "colour": np.mean([c.colour == t.colour for c, t in zip(chosen, true)]),
                 "position": np.mean([c.position == t.position for c, t in zip(chosen, true)])}
 
     table = pd.DataFrame({"held-out compositions": zero_shot_table(held_comps, seed=123),
                           "training compositions (new images)": zero_shot_table(train_comps, seed=456),
-                          "chance": {"images": "", "top-1 (80 captions)": 1 / 80, "shape": 1 / 4, "colour": 1 / 5,
+                          "chance": {"top-1 (80 captions)": 1 / 80, "shape": 1 / 4, "colour": 1 / 5,
                                      "position": 1 / 4}}).T
+    print(f"{cfg.test_per_composition} new images per composition")
     print(table.to_string(float_format=lambda v: f"{v:.1%}"))
     held_acc = table.loc["held-out compositions", "top-1 (80 captions)"]
     print(f"\\nheld-out top-1 = {held_acc:.1%} = {held_acc * 80:.0f}x chance")
@@ -235,9 +235,10 @@ cells = [
     ## 8 · The embedding space
 
     PCA of the image embeddings (dots) and the caption embeddings (stars), coloured by the
-    shape's colour and by position. Attributes that the model separates become directions of the
-    space. Image and caption embeddings also sit in two separate clouds (the "modality gap" that
-    large CLIPs show too): only *relative* similarities matter to the loss.
+    shape's colour and by position. Attributes that the model separates become directions and
+    clusters of the space, and each caption should sit among its images. (Large CLIPs often keep
+    images and texts in two separate regions, the "modality gap": the loss only sees *relative*
+    similarities, so nothing forces the two clouds to overlap.)
     """),
     code("""
     emb_data = tiny.Shapes(all_comps, 6, seed=7)

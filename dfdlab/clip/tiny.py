@@ -11,7 +11,7 @@ Everything here mirrors that recipe at toy scale:
   position, and every pair of them, still appears in training), so zero-shot accuracy on
   them measures composition, not memory.
 - **Image encoder**: a ViT (``dfdlab.attention.TinyViT``), class token -> linear projection.
-- **Text encoder**: a causal Transformer over a 20-word vocabulary; the feature at the
+- **Text encoder**: a causal Transformer over a 19-token vocabulary; the feature at the
   end-of-text token -> linear projection (as CLIP's ``encode_text``).
 - **Loss** (``clip_loss``): the symmetric InfoNCE of the paper's Figure 3 pseudocode, with
   the learnable temperature ``logit_scale`` initialised to ``log(1/0.07)`` and clamped so that
