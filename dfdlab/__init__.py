@@ -13,7 +13,8 @@ from .runtime import device, seed_everything
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"data", "gan", "clip", "detectors", "evaluate", "train", "viz", "hub", "files", "widgets"}
+_SUBMODULES = {"attention", "clip", "data", "detectors", "evaluate", "features", "files", "gan", "hub", "ledger",
+               "results", "suites", "train", "viz", "widgets"}
 
 
 def doctor(print_report: bool = True) -> dict:
