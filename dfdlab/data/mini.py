@@ -271,6 +271,26 @@ _POOL: torch.Tensor | None = None
 _COST_ORDER = ("dcgan_nearest", "dcgan_bilinear", "dcgan_transposed", "dcgan_pixelshuffle", "autoencoder", "upsample_only")
 
 
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start spawned workers without re-importing the caller's ``__main__``.
+
+    A spawned child normally re-runs the parent's main module; for an unguarded script or
+    ``python -m dfdlab data build-mini`` that would run the command again inside each
+    worker. The workers need nothing from ``__main__`` (their task lives in this module).
+    """
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _worker_init(pool_u8: np.ndarray, threads: int | None) -> None:
     """Per process: the training crops as a [-1, 1] tensor, a fixed thread count, deterministic ops."""
     global _POOL
@@ -358,7 +378,8 @@ def _build_into(out: Path, cfg: dict, key: str, progress: bool, threads: int | N
         try:
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                         initializer=_worker_init, initargs=(pool_u8, threads)) as ex:
-                futures = {ex.submit(_fit_task, t): t[1] for t in tasks}
+                with _main_module_hidden():  # workers start on submit
+                    futures = {ex.submit(_fit_task, t): t[1] for t in tasks}
                 for fut in cf.as_completed(futures):
                     name, payload = fut.result()
                     results[name] = payload
