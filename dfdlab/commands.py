@@ -165,11 +165,32 @@ def _cmd_train(args) -> int:
 # --------------------------------------------------------------------------- eval / predict
 
 
+def _cmd_eval_suite(args, root: Path) -> int:
+    """``dfdlab eval --suite NAME``: a paper's test protocol over the published layout (``dfdlab.suites``)."""
+    from . import suites
+
+    model = _build_detector(args)
+    gens = [g for g in (args.generators or "").split(",") if g] or None
+    out_dir = Path(args.out).expanduser() if args.out else None
+    try:
+        table = suites.run_suite(model, args.suite, root, checkpoint=args.checkpoint, generators=gens,
+                                 sampling=not args.no_sampling, out_dir=out_dir, batch_size=args.batch_size,
+                                 device=args.device, num_workers=args.workers, progress=not args.quiet)
+    except (FileNotFoundError, KeyError) as e:
+        raise UserError(str(e.args[0] if isinstance(e, KeyError) and e.args else e).replace("\n", " ")) from None
+    print(suites.suite_note(table))
+    print(suites.display_table(table).to_string(index=False))
+    print(f"wrote {table.attrs['csv']} and {table.attrs['markdown']}")
+    return 0
+
+
 def _cmd_eval(args) -> int:
     from . import evaluate as ev
     from .files import atomic_write_text
 
     root = _existing_dir(args.data, "data root")
+    if getattr(args, "suite", None):
+        return _cmd_eval_suite(args, root)
     model = _build_detector(args)
     sets = _generator_sets(root, model.transform(train=False))
     table = ev.evaluate(model, sets, batch_size=args.batch_size, device=args.device,
@@ -265,6 +286,15 @@ def add_subcommands(sub) -> None:
     _model_args(e)
     e.add_argument("--data", required=True, help="test root: <gen>/{0_real,1_fake} or <gen>/<class>/{0_real,1_fake}")
     e.add_argument("--csv", default=None, help="also write the table (fractions) to this CSV")
+    from .suites import SUITES
+
+    e.add_argument("--suite", choices=sorted(SUITES), default=None,
+                   help="run a paper's test protocol over --data in the published layout (dfdlab.suites): "
+                        "generator folders, per-table resize/crop, UnivFD's 1000/1000 sampling; writes "
+                        "CSV + markdown (to --out, default DFDLAB_RESULTS or DFDLAB_HOME/results/suites)")
+    e.add_argument("--generators", default=None, help="with --suite: comma-separated subset of its generators")
+    e.add_argument("--no-sampling", action="store_true", help="with --suite univfd: score every image")
+    e.add_argument("--out", default=None, help="with --suite: folder for the CSV/markdown/meta files")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--workers", type=int, default=0)
     e.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -510,7 +510,24 @@ QUICK_ZOO: dict[str, dict] = {
             "note": "STAND-IN backbone: EfficientNet-Lite0 (ImageNet) instead of CLIP ViT-L/14"},
     "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
             "note": "the official NPR network, trained from scratch as in the paper"},
+    "lgrad": {"build": {"image_size": 64, "crop_size": 56}, "discriminator": "mini:dcgan_transposed", "epochs": 2,
+              "batch_size": 16, "seed": 0,
+              "note": "STAND-IN transformation model: the mini benchmark's DCGAN D (not the StyleGAN bedroom D); "
+                      "ResNet-50 from scratch (no ImageNet weights offline)"},
 }
+
+
+def _zoo_kwargs(cfg: dict, root: Path) -> dict:
+    """The detector's keyword arguments, with ``"mini:<gen>"`` resolved to that mini GAN's discriminator."""
+    kw = dict(cfg["build"])
+    d = cfg.get("discriminator")
+    if isinstance(d, str) and d.startswith("mini:"):
+        from .gan import load_pair
+
+        kw["discriminator"] = load_pair(Path(root) / "models" / f"{d[5:]}.pth")[1]
+    elif d is not None:
+        kw["discriminator"] = d
+    return kw
 
 
 def zoo_dir() -> Path:
@@ -538,7 +555,7 @@ def load_quick(name: str):
     rec = quick_info(name)
     if rec is None:
         return None
-    model = detectors.build(name, **rec["build"])
+    model = detectors.build(name, **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
     detectors.load_checkpoint(model, zoo_dir() / name / "best.pth")
     return model.eval()
 
@@ -564,8 +581,8 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
         raise KeyError(f"no quick-zoo settings for {name!r}; known: {', '.join(QUICK_ZOO)}")
     cfg = QUICK_ZOO[name]
     root = Path(root) if root is not None else build_mini()
-    want = {"build": cfg["build"], "epochs": cfg["epochs"], "batch_size": cfg["batch_size"], "seed": cfg["seed"],
-            "mini_root": str(root)}
+    want = {"build": cfg["build"], "discriminator": cfg.get("discriminator"), "epochs": cfg["epochs"],
+            "batch_size": cfg["batch_size"], "seed": cfg["seed"], "mini_root": str(root)}
     rec = quick_info(name)
     if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
         model = load_quick(name)
@@ -576,7 +593,7 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
 
         shutil.rmtree(out)
     dfdlab.seed_everything(cfg["seed"])
-    model = detectors.build(name, **cfg["build"])
+    model = detectors.build(name, **_zoo_kwargs(cfg, root))
     r = recipe(model.recipe, epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=cfg["seed"])
     t0 = time.perf_counter()
     if cfg.get("features"):

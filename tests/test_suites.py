@@ -136,3 +136,28 @@ def test_suite_protocols_and_errors(mini_root, tmp_path, seeded_npr):
 
     assert (t["checkpoint_sha256"] == sha256sum(ckpt)).all() and not t["weights"].str.contains("UNTRAINED").any()
     assert "UNTRAINED" not in (tmp_path / "o" / "suite_univfd_npr.md").read_text()
+
+
+def test_cli_eval_suite_prints_the_suite_rows(mini_root, tmp_path, capsys, seeded_npr):
+    """``dfdlab eval --suite NAME`` over a shaped tree: one printed row per suite generator, untrained labelled."""
+    from dfdlab.cli import main
+
+    tree = suites.shaped_tree("diffusionforensics", mini_root / "test", tmp_path / "DiffusionForensics", per_label=1)
+    argv = ["eval", "--suite", "diffusionforensics", "--data", str(tree), "--detector", "npr", "--set", "load_size=64",
+            "--set", "crop_size=56", "--quiet", "--out", str(tmp_path / "out")]
+    assert main(argv) == 2  # no checkpoint: refused unless --allow-untrained
+    assert "untrained" in capsys.readouterr().err
+    assert main(argv + ["--allow-untrained"]) == 0
+    out = capsys.readouterr().out
+    rows = [ln.split()[1] for ln in out.splitlines() if ln.startswith("UNTRAINED ")]
+    assert rows == suites.SUITES["diffusionforensics"].generators + ["mean"]
+    assert "Resize((64,64))" in out and (tmp_path / "out" / "suite_diffusionforensics_npr.md").exists()
+    # A checkpoint: loaded strictly, its sha256 in the CSV.
+    ckpt = tmp_path / "npr.pth"
+    torch.save(seeded_npr.state_dict(), ckpt)
+    assert main(argv[:-2] + ["--out", str(tmp_path / "o2"), "--checkpoint", str(ckpt), "--generators", "adm,ldm"]) == 0
+    csv = pd.read_csv(tmp_path / "o2" / "suite_diffusionforensics_npr.csv")
+    assert list(csv["generator"]) == ["adm", "ldm", "mean"] and csv["checkpoint_sha256"].str.len().eq(64).all()
+    capsys.readouterr()
+    assert main(argv + ["--allow-untrained", "--generators", "adm,sdxl"]) == 2
+    assert "no generator" in capsys.readouterr().err
