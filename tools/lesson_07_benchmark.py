@@ -161,7 +161,22 @@ cells = [
               if cfg.profile == "quick" else "")
         display(table1)
     """),
+    code("""
+    if models:
+        calib = pd.DataFrame({n: {"AP": t["ap"].iloc[-1], "acc at 0.5": t["acc"].iloc[-1], "real acc": t["r_acc"].iloc[-1],
+                                  "fake acc": t["f_acc"].iloc[-1], "acc, oracle threshold": t["acc_oracle"].iloc[-1]}
+                              for n, t in tables.items()}).T
+        print("mean over the test generators (%): accuracy needs a calibrated threshold, AP does not")
+        display((100 * calib).round(1))
+    """),
     md("""
+    Accuracy at the papers' fixed threshold (`sigmoid > 0.5`) can sit near 50% while AP is
+    high: the detector *ranks* fakes above reals but its scores are shifted, e.g. because it
+    was trained on random crops and is tested on the full image (NPR's official `no_crop`
+    test) or stopped after a few epochs. The oracle accuracy (best threshold chosen with the
+    labels) shows what a recalibrated threshold would give; it is an upper bound, never a
+    result. This is why the papers print Acc *and* AP.
+
     Read the table like the papers' Table 1: the first column group is the training
     generator itself; the others are **unseen**. The DCGAN variants differ only in their
     up-sampling layer (transposed conv, nearest, bilinear, pixel shuffle), `autoencoder` is
