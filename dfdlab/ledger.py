@@ -171,7 +171,9 @@ def gather(results: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list
                 "crop": settings.get("crop", row.get("crop", "")),
                 "jpeg": settings.get("jpeg", row.get("jpeg", "")),
                 "sampling": settings.get("sampling", row.get("sampling", "")),
-                "checkpoint_sha256": meta.get("checkpoint_sha256") or "",
+                "checkpoint_sha256": meta.get("checkpoint_sha256") or (str(row["checkpoint_sha256"])
+                                                                     if "checkpoint_sha256" in df.columns
+                                                                     and pd.notna(row["checkpoint_sha256"]) else ""),
                 "hardware": meta.get("hardware") or now_hw, "profile": profile,
                 "notes": "; ".join(notes + ([meta["data"]] if meta.get("data") else [])),
             })

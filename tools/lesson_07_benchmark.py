@@ -303,17 +303,24 @@ cells = [
     """),
     code("""
     if models:
-        def tagged(t, name):  # a plain copy: evaluate's .attrs hold score arrays pandas cannot compare in concat
-            out = pd.DataFrame(t.to_dict("list")).assign(detector=name)
-            return out
+        def tagged(t, name):  # a plain copy (evaluate's .attrs hold score arrays) with what produced the numbers
+            settings = suites.protocol(models[name], "forensynths")[1]
+            return pd.DataFrame(t.to_dict("list")).assign(
+                detector=name, resize=settings["resize"], crop=settings["crop"], jpeg="none",
+                sampling=f"{cfg.test_per_class} real + {cfg.test_per_class} fake per generator, seed 0",
+                checkpoint_sha256=infos[name]["checkpoint_sha256"])
 
+        cols = ["detector", "generator", "n", "ap", "acc", "r_acc", "f_acc", "resize", "crop", "jpeg", "sampling",
+                "checkpoint_sha256"]
         long = pd.concat([tagged(t, n) for n, t in tables.items()], ignore_index=True)
-        ledger.record(long[["detector", "generator", "n", "ap", "acc", "r_acc", "f_acc"]], "07_benchmark_table1",
+        ledger.record(long[cols], "07_benchmark_table1",
                       "Lesson 07: every detector trained on the mini benchmark's dcgan_transposed family "
                       f"({cfg.profile} profile; stand-ins as named in the lesson)",
                       data="mini benchmark" if cfg.profile == "quick" else "published")
         rob = pd.concat([tagged(r, n) for n, r in robust.items()], ignore_index=True)
-        ledger.record(rob[["detector", "condition", "generator", "n", "ap", "acc"]], "07_benchmark_robustness",
+        rob["jpeg"] = rob["condition"]
+        rob["sampling"] = f"{cfg.robust_per_class} real + {cfg.robust_per_class} fake per generator, seed 0"
+        ledger.record(rob[["condition", *cols]], "07_benchmark_robustness",
                       f"Lesson 07: robustness grid ({cfg.profile} profile)",
                       data="mini benchmark" if cfg.profile == "quick" else "published")
         csv, md_path = ledger.write_ledger()
