@@ -37,9 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-import torch
-
 #: The 20 LSUN classes of the ProGAN test set (CNNDetection ``CNN_synth_testset``).
 PROGAN_CLASSES = ("airplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                   "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
@@ -200,8 +197,11 @@ def find_sets(suite: str | Suite, root: str | os.PathLike, generators: Sequence[
     return found
 
 
-class SampledSet(torch.utils.data.Dataset):
-    """A test set after UnivFD's sub-sampling: ``.samples`` [(Path, label)], ``.generator``, PIL loading."""
+class SampledSet:
+    """A test set after UnivFD's sub-sampling: ``.samples`` [(Path, label)], ``.generator``, PIL loading.
+
+    A map-style dataset (``__len__``/``__getitem__``), so ``torch.utils.data.DataLoader`` takes it.
+    """
 
     def __init__(self, samples, transform=None, generator: str = "", fell_back: bool = False, max_sample: int = 0):
         self.samples = [(Path(p), int(y)) for p, y in samples]
@@ -289,6 +289,8 @@ def protocol(detector, suite: str | Suite, sampling: bool = True) -> tuple[objec
 
 def hardware() -> str:
     """One line: device, CPU/GPU name, torch version (recorded beside every number)."""
+    import torch
+
     import dfdlab
 
     dev = dfdlab.device()
@@ -440,6 +442,8 @@ def write_suite_table(table: pd.DataFrame, out_dir: str | os.PathLike, stem: str
 
 def suites_table() -> pd.DataFrame:
     """The suites as a table (name, generators, NPR setting, sampling, paper tables)."""
+    import pandas as pd
+
     from .data.transforms import NPR_TEST_SETTINGS
 
     rows = []
