@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="build", type=Path)
     p.add_argument("--notebooks", default=REPO / "notebooks", type=Path)
     p.add_argument("--only", nargs="*", help="lesson name prefixes, e.g. 00 05")
-    p.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per cell (a stuck cell fails the lesson, the rest go on)")
     args = p.parse_args(argv)
     out = args.out.resolve()
     os.environ["DFDLAB_RESULTS"] = str(out / "results")

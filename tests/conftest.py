@@ -22,6 +22,20 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DFDLAB_PROFILE", "quick")
 
 
+@pytest.fixture
+def one_torch_thread():
+    """For modules of tiny tensor ops: one intra-op thread beats two contending on a shared 2-core CPU.
+
+    Opt in per module with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def ufd_fc_path() -> Path:
     if not UFD_FC.exists():

@@ -89,6 +89,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
             raise RuntimeError("crash while writing")
     assert torch.equal(torch.load(target, weights_only=True)["w"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pth"]
+    assert target.stat().st_mode & 0o044, "readable by others, like a plain open() would make it"
 
 
 # --- asset hub ------------------------------------------------------------------------

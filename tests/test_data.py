@@ -19,13 +19,7 @@ from dfdlab.data.folders import (BadImage, ForenSynths, LayoutError, check_layou
                                  generator_sets, read_manifest, skip_bad)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensor ops: one thread is much faster than two fighting over a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _official_open(path, truncated=True):

@@ -10,13 +10,7 @@ from dfdlab.gan import (UPSAMPLERS, AutoEncoder, Discriminator, Generator, Upsam
 from dfdlab.viz.frequency import kernel_overlap, peak_mask, upsampling_energy_ratio
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread avoids OpenMP thrashing when other jobs share the 2 cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_generators_shapes_and_upsampling_layers():

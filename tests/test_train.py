@@ -19,13 +19,7 @@ from dfdlab import train
 from dfdlab.detectors import load_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # These models are tiny: on a shared 2-core machine extra intra-op threads only contend.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class NoisyToy(torch.utils.data.Dataset):

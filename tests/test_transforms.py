@@ -28,13 +28,7 @@ CLIP = dict(mean=[0.48145466, 0.4578275, 0.40821073], std=[0.26862954, 0.2613025
 ident = transforms.Lambda(lambda img: img)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensor ops: one thread is much faster than two fighting over a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 
