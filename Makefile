@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dfdlab-installed
 
-.PHONY: setup lab reproduce test test-unit test-notebooks strip clean
+.PHONY: setup lab reproduce test test-unit test-notebooks lint sync strip clean
 
 # Creates .venv when missing and installs the pinned, tested versions.
 $(STAMP): pyproject.toml requirements-lock.txt
@@ -32,9 +32,18 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest notebooks
 
-# Removes outputs from the lessons before a commit.
+# Style and correctness checks on the package, tests, benchmarks and the lessons' text sources.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Brings each lesson pair (notebooks/NN_name.py <-> .ipynb) in step, from whichever side was edited last.
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
+
+# Removes outputs from the lessons before a commit, then re-pairs them.
 strip: $(STAMP)
-	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/[0-9][0-9]_*.ipynb
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 clean:
 	rm -rf build
