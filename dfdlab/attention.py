@@ -3,7 +3,8 @@
 Each function is one equation of "Attention Is All You Need" (Vaswani et al., 2017) or
 of the ViT paper ("An Image is Worth 16x16 Words", Dosovitskiy et al., 2021), written
 with plain tensor operations so that a reader can hold it in their head. The tiny CLIP
-(``dfdlab.clip.tiny``) reuses ``TransformerBlock`` and ``TinyViT``.
+(``dfdlab.clip.tiny``) reuses ``TransformerBlock`` and ``TinyViT``; the drawn shapes the
+lesson trains on are in ``dfdlab.toydata``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 
 def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -171,25 +173,9 @@ def torch_threads(n: int = 1):
         torch.set_num_threads(before)
 
 
-def shapes_dataset(n: int, seed: int = 0, size: int = 32):
-    """``(images [n,3,size,size], labels [n])``: one random shape per image (the 4 classes of
-    ``dfdlab.clip.tiny.SHAPES``) in a random colour and quadrant: lesson 02's ViT task."""
-    import numpy as np
-
-    from .clip.tiny import COLOURS, POSITIONS, SHAPES, Composition, draw
-
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, len(SHAPES), n)
-    comps = [Composition(SHAPES[s], rng.choice(list(COLOURS)), rng.choice(POSITIONS)) for s in labels]
-    images = np.stack([draw(c, rng, size) for c in comps])
-    return torch.from_numpy(images), torch.from_numpy(labels)
-
-
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 10,
                      batch_size: int = 64, lr: float = 1e-3, seed: int = 0, threads: int = 1) -> list[float]:
     """Plain AdamW + cross-entropy training with a cosine schedule; returns the mean loss per epoch."""
-    from tqdm.auto import tqdm
-
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     steps = epochs * math.ceil(len(images) / batch_size)

@@ -35,9 +35,8 @@ from torch import nn
 
 import dfdlab
 from dfdlab.attention import (MultiHeadAttention, TinyViT, accuracy, causal_mask, padding_mask, patchify,
-                              scaled_dot_product_attention, shapes_dataset, sinusoidal_positional_encoding,
-                              train_classifier)
-from dfdlab.clip.tiny import SHAPES
+                              scaled_dot_product_attention, sinusoidal_positional_encoding, train_classifier)
+from dfdlab.toydata import SHAPES, shapes_dataset
 from dfdlab.viz.diagram import draw_pipeline
 
 cfg = dfdlab.settings(

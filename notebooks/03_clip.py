@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from sklearn.decomposition import PCA
 
 import dfdlab
-from dfdlab import hub
+from dfdlab import hub, toydata
 from dfdlab.clip import pretrained, tiny
 from dfdlab.viz.diagram import draw_pipeline
 
@@ -92,22 +92,22 @@ plt.tight_layout(); plt.show()
 # ## 3 · The data: shapes × colours × positions, with held-out compositions
 #
 # 4 shapes × 5 colours × 4 positions = 80 captions such as *"a red circle at the top left"*. We hold
-# out 16 of them (`is_held_out`): every word, and even every *pair* of words, of a held-out caption
+# out 16 of them (`dfdlab.toydata.is_held_out`): every word, and even every *pair* of words, of a held-out caption
 # appears in training, but never the triple. If the model understands "purple", "triangle" and
 # "bottom right" separately, it can recognise a purple triangle at the bottom right it never saw.
 
 # %%
-train_comps, held_comps = tiny.split_compositions()
-all_comps = tiny.all_compositions()
+train_comps, held_comps = toydata.split_compositions()
+all_comps = toydata.all_compositions()
 print(f"{len(train_comps)} training compositions, {len(held_comps)} held out; vocabulary {len(tiny.VOCAB)} tokens")
 print("held out:", "; ".join(c.caption for c in held_comps[:6]), "; ...")
 
 rng = np.random.default_rng(0)
 fig, axes = plt.subplots(2, 8, figsize=(14, 4))
 for ax, comp in zip(axes.flat, [train_comps[i] for i in rng.choice(64, 8, replace=False)] + held_comps[:8]):
-    ax.imshow(tiny.draw(comp, rng).transpose(1, 2, 0)); ax.axis("off")
+    ax.imshow(toydata.draw(comp, rng).transpose(1, 2, 0)); ax.axis("off")
     ax.set_title(comp.caption.replace(" at the ", "\n"), fontsize=8,
-                 color="crimson" if tiny.is_held_out(comp) else "black")
+                 color="crimson" if toydata.is_held_out(comp) else "black")
 plt.suptitle("top: training compositions · bottom (red): held out, never seen in training"); plt.show()
 print("tokens of the first caption:", tiny.tokenize(all_comps[0].caption)[0].tolist())
 
@@ -238,8 +238,8 @@ with torch.no_grad():
 pca = PCA(2).fit(np.concatenate([img_emb, txt_emb]))
 pi, pt = pca.transform(img_emb), pca.transform(txt_emb)
 img_comps = [all_comps[j] for j in emb_data.labels]
-colour_of = {n: np.array(rgb) for n, rgb in tiny.COLOURS.items()}
-pos_cmap = dict(zip(tiny.POSITIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red"]))
+colour_of = {n: np.array(rgb) for n, rgb in toydata.COLOURS.items()}
+pos_cmap = dict(zip(toydata.POSITIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red"]))
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
 for ax, key, title in ((axes[0], "colour", "coloured by colour"), (axes[1], "position", "coloured by position")):
     col_i = [colour_of[c.colour] if key == "colour" else pos_cmap[c.position] for c in img_comps]
@@ -257,7 +257,7 @@ print(f"explained variance of the 2 components: {pca.explained_variance_ratio_.s
 #
 # UnivFD (lesson 04) freezes OpenAI's CLIP ViT-L/14 and reads one vector per image. Three details
 # decide whether our vector equals the one the paper's linear head was trained on
-# (`dfdlab.clip.pretrained`, PAPERS.md §2.2):
+# (`dfdlab.clip.pretrained`; UnivFD `models/clip_models.py`; `docs/univfd.md`):
 #
 # 1. **QuickGELU.** OpenAI trained CLIP with `QuickGELU(x) = x · sigmoid(1.702 x)`, a fast
 #    approximation of GELU, in every MLP. open_clip's plain `ViT-L-14` config uses the exact

@@ -5,7 +5,7 @@ Supervision") encodes images and texts separately into one shared space and trai
 encoders so that matching pairs have the highest cosine similarity within a batch.
 Everything here mirrors that recipe at toy scale:
 
-- **Data** (``Shapes``): procedurally drawn 32x32 images of one coloured shape in one
+- **Data** (``Shapes``, drawn by ``dfdlab.toydata``): procedurally drawn 32x32 images of one coloured shape in one
   quadrant, captioned ``"a red circle at the top left"``. 4 shapes x 5 colours x 4
   positions = 80 compositions; 16 are **held out** of training (every shape, colour and
   position, and every pair of them, still appears in training), so zero-shot accuracy on
@@ -20,7 +20,6 @@ Everything here mirrors that recipe at toy scale:
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -31,55 +30,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..attention import TinyViT, TransformerBlock, causal_mask, torch_threads
+from ..toydata import COLOURS, SHAPES, Composition, composition_batch, draw, split_compositions
 
-SHAPES = ("circle", "square", "triangle", "cross")
-COLOURS = {"red": (0.9, 0.15, 0.15), "green": (0.15, 0.8, 0.2), "blue": (0.2, 0.35, 0.95),
-           "yellow": (0.95, 0.85, 0.1), "purple": (0.65, 0.2, 0.85)}
-POSITIONS = ("top left", "top right", "bottom left", "bottom right")
-
-#: Special tokens, then every word a caption can use.
-SPECIALS = ("<pad>", "<sot>", "<eot>")
+#: Control tokens (padding, start and end of text), then every word a caption can use.
+CONTROL_TOKENS = ("<pad>", "<sot>", "<eot>")
 WORDS = ("a", "at", "the", *SHAPES, *COLOURS, "top", "bottom", "left", "right")
-VOCAB = {w: i for i, w in enumerate(SPECIALS + WORDS)}
+VOCAB = {w: i for i, w in enumerate(CONTROL_TOKENS + WORDS)}
 CONTEXT_LENGTH = 10  # <sot> a red circle at the top left <eot> = 9 tokens, padded to 10
-
-
-@dataclass(frozen=True)
-class Composition:
-    shape: str
-    colour: str
-    position: str
-
-    @property
-    def caption(self) -> str:
-        return caption(self.shape, self.colour, self.position)
-
-
-def caption(shape: str, colour: str, position: str) -> str:
-    """The caption of one composition, e.g. ``"a red circle at the top left"``."""
-    return f"a {colour} {shape} at the {position}"
-
-
-def all_compositions() -> list[Composition]:
-    """All 4 x 5 x 4 = 80 (shape, colour, position) triples, in a fixed order."""
-    return [Composition(s, c, p) for s, c, p in itertools.product(SHAPES, COLOURS, POSITIONS)]
-
-
-def is_held_out(comp: Composition) -> bool:
-    """Held-out rule: ``(shape + 2 colour + 3 position) % 5 == 0`` on the indices.
-
-    It picks 16 of the 80 triples, exactly one colour per (shape, position) and at most one
-    triple per (shape, colour) and per (colour, position), so every pair of attribute
-    values is still seen in training: the test asks for new *combinations* only.
-    """
-    s, c, p = SHAPES.index(comp.shape), list(COLOURS).index(comp.colour), POSITIONS.index(comp.position)
-    return (s + 2 * c + 3 * p) % 5 == 0
-
-
-def split_compositions() -> tuple[list[Composition], list[Composition]]:
-    """``(train, held_out)``: 64 and 16 compositions."""
-    comps = all_compositions()
-    return [c for c in comps if not is_held_out(c)], [c for c in comps if is_held_out(c)]
 
 
 def tokenize(texts: list[str] | str, context_length: int = CONTEXT_LENGTH) -> torch.Tensor:
@@ -103,39 +60,6 @@ def tokenize(texts: list[str] | str, context_length: int = CONTEXT_LENGTH) -> to
     return out
 
 
-# --------------------------------------------------------------------------- drawing
-
-def _shape_mask(shape: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, r: float) -> np.ndarray:
-    dy, dx = yy - cy, xx - cx
-    if shape == "circle":
-        return dy ** 2 + dx ** 2 <= r ** 2
-    if shape == "square":
-        return (np.abs(dy) <= 0.8 * r) & (np.abs(dx) <= 0.8 * r)
-    if shape == "triangle":  # apex up: inside when below the two slanted edges and above the base
-        return (dy <= 0.8 * r) & (dy >= -r + 2 * np.abs(dx))
-    if shape == "cross":
-        w = 0.33 * r
-        return ((np.abs(dy) <= w) & (np.abs(dx) <= r)) | ((np.abs(dx) <= w) & (np.abs(dy) <= r))
-    raise ValueError(f"unknown shape {shape!r}; shapes: {SHAPES}")
-
-
-def draw(comp: Composition, rng: np.random.Generator, size: int = 32) -> np.ndarray:
-    """One image ``[3, size, size]`` in [0, 1]: a noisy dark background and the shape, with a
-    random size, a random offset inside its quadrant and a slightly jittered colour."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    half = size / 2
-    r = rng.uniform(0.22, 0.32) * half * 1.0
-    top, left = comp.position.startswith("top"), comp.position.endswith("left")
-    cy = (0 if top else half) + half / 2 + rng.uniform(-1, 1) * (half / 2 - r)
-    cx = (0 if left else half) + half / 2 + rng.uniform(-1, 1) * (half / 2 - r)
-    img = np.full((3, size, size), rng.uniform(0.05, 0.2), dtype=np.float32)
-    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
-    colour = np.clip(np.array(COLOURS[comp.colour]) + rng.normal(0, 0.05, 3), 0, 1).astype(np.float32)
-    mask = _shape_mask(comp.shape, yy, xx, cy, cx, r)
-    img[:, mask] = colour[:, None]
-    return np.clip(img, 0, 1)
-
-
 class Shapes(torch.utils.data.Dataset):
     """``n_per_composition`` drawn images of each composition: items ``(image, tokens, index)``.
 
@@ -155,17 +79,6 @@ class Shapes(torch.utils.data.Dataset):
     def __getitem__(self, i: int):
         j = int(self.labels[i])
         return self.images[i], self.tokens[j], j
-
-
-def composition_batch(compositions: list[Composition], rng: np.random.Generator, size: int = 32):
-    """A training batch with one fresh image of *every* composition, in random order.
-
-    CLIP's loss treats the other items of a batch as negatives; two items with the same
-    caption would be false negatives. With one image per composition there are none.
-    """
-    order = rng.permutation(len(compositions))
-    images = torch.from_numpy(np.stack([draw(compositions[i], rng, size) for i in order]))
-    return images, torch.as_tensor(order)
 
 
 # --------------------------------------------------------------------------- model

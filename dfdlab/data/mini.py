@@ -36,20 +36,43 @@ under ``dfdlab.home()/mini/<config-hash>/`` and written atomically (temp dir + r
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures as cf
 import contextlib
 import hashlib
 import io
 import json
+import multiprocessing as mp
 import os
 import shutil
+import sys
 import tempfile
 import time
+import types
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
+from torch import nn
 from tqdm.auto import tqdm
+
+from ..config import home
+from ..files import atomic_torch_save
+from ..gan import (
+    AutoEncoder,
+    Discriminator,
+    Generator,
+    UpsampleOnly,
+    fit_reconstruction,
+    reconstruct,
+    sample,
+    train_gan,
+)
+from .images import load_rgb
 
 #: Bump when the builder's output changes for the same config (part of the cache key).
 MINI_VERSION = 1
@@ -141,7 +164,6 @@ def load_photos(photos_dir=None) -> dict[str, list[tuple[str, Image.Image]]]:
     for name, package, split in BUNDLED_PHOTOS:
         splits[split].append((name, load_bundled_photo(name, package)))
     if photos_dir is not None:
-        from . import load_rgb  # the data engineer's robust decoder
         for source, path, split in user_photos(photos_dir):
             splits[split].append((source, load_rgb(path)))
     return splits
@@ -238,8 +260,6 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     ``workers`` processes train the six generators in parallel (default: up to 2, by the
     CPU count); the result does not depend on it.
     """
-    from ..config import home
-
     cfg = mini_config(seed=seed, preset=preset, photos_dir=photos_dir, **overrides)
     if workers is None:
         workers = max(1, min(2, os.cpu_count() or 1))
@@ -279,9 +299,6 @@ def _main_module_hidden():
     ``python -m dfdlab data build-mini`` that would run the command again inside each
     worker. The workers need nothing from ``__main__`` (their task lives in this module).
     """
-    import sys
-    import types
-
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
@@ -306,10 +323,8 @@ def _fit_task(task, progress: bool = False):
     Everything is seeded from the task itself, so the result does not depend on which
     process runs it or in which order.
     """
-    from ..gan import AutoEncoder, Discriminator, Generator, UpsampleOnly, fit_reconstruction, train_gan
-
     k, name, cfg, _ = task
-    sub = lambda j: cfg["seed"] * 1009 + j  # noqa: E731
+    sub = lambda j: stage_seed(cfg["seed"], j)  # noqa: E731
     family, up = GENERATORS[name]
     t = time.perf_counter()
     if family == "dcgan":
@@ -333,113 +348,161 @@ def _fit_task(task, progress: bool = False):
     return name, {"checkpoint": ckpt, "seconds": round(time.perf_counter() - t, 1), "iters": iters}
 
 
+def stage_seed(seed: int, k: int) -> int:
+    """The seed of stage ``k`` of a build with ``seed`` (one seed per stage, so stages do not share streams)."""
+    return seed * 1009 + k
+
+
 def _build_into(out: Path, cfg: dict, key: str, progress: bool, threads: int | None = 1, workers: int = 1) -> None:
-    import pandas as pd
-
-    from ..files import atomic_torch_save
-    from ..gan import AutoEncoder, Generator, UpsampleOnly, reconstruct, sample
-
+    """Write the whole benchmark into the empty folder ``out``: the steps in order."""
     t0 = time.perf_counter()
-    seed = cfg["seed"]
-    sub = lambda k: seed * 1009 + k  # noqa: E731  (one seed per stage)
-    photos = load_photos(cfg.get("photos_dir"))
-    n_steps = 4 * cfg["gan_iters"] + cfg["ae_iters"] + cfg["up_iters"]
-    rows: list[dict] = []
-    timings: dict[str, float] = {}
+    photos = load_photos(cfg.get("photos_dir"))                 # split by source photo
     (out / "models").mkdir(parents=True)
+    bar = tqdm(total=4 * cfg["gan_iters"] + cfg["ae_iters"] + cfg["up_iters"], desc="mini benchmark",
+               disable=not progress)
+    pool, _ = random_crops(photos["train"], cfg["n_pool"], seed=stage_seed(cfg["seed"], 1))
+    results, workers = train_generators(pool, cfg, threads, workers, progress, bar)
+    bar.close()
+    models, timings = save_generators(out, results)
+    t = time.perf_counter()
+    writer = ImageWriter(out)
+    write_train_val(writer, photos, cfg, models)
+    write_test(writer, photos, cfg, models, progress)
+    timings["write_images"] = time.perf_counter() - t
+    write_manifest(out, writer.rows, cfg, key, seconds=round(time.perf_counter() - t0, 1), timings=timings,
+                   workers=workers)
 
-    def write(images, split, gen, label, sources, seeds, folder):
-        d = out / folder / ("1_fake" if label else "0_real")
-        d.mkdir(parents=True, exist_ok=True)
-        family, up = ("real", "") if label == 0 else GENERATORS[gen]
-        for i, (im, src, s) in enumerate(zip(images, sources, seeds)):
-            buf = io.BytesIO()
-            im.save(buf, format="PNG")
-            data = buf.getvalue()
-            p = d / f"{i:05d}.png"
-            p.write_bytes(data)
-            rows.append(dict(path=p.relative_to(out).as_posix(), split=split, generator=gen, family=family, upsample=up,
-                             label=label, source=src, seed=s, sha256=hashlib.sha256(data).hexdigest()))
 
-    bar = tqdm(total=n_steps, desc="mini benchmark", disable=not progress)
-    pool, _ = random_crops(photos["train"], cfg["n_pool"], seed=sub(1))
+def train_generators(pool: list[Image.Image], cfg: dict, threads: int | None, workers: int, progress: bool,
+                     bar) -> tuple[dict[str, dict], int]:
+    """Fit the four DCGANs, the autoencoder and the up-sampling-only model on the real train crops.
 
-    # 1) the four DCGANs and 2) the autoencoder / up-sampling-only model, all fitted on the
-    # real train crops; independent tasks, so they run in parallel processes (one thread each)
+    The six tasks are independent, so they run in ``workers`` processes (one thread each),
+    slowest first for better packing; if the processes cannot start, they run here one
+    after another. Returns ``({generator: {'checkpoint', 'seconds', 'iters'}}, workers used)``.
+    """
     pool_u8 = np.stack([np.asarray(im, dtype=np.uint8) for im in pool])
     tasks = [(k, name, cfg, threads) for k, name in enumerate(GENERATORS)]
-    tasks.sort(key=lambda t: _COST_ORDER.index(t[1]))  # slowest first: better packing on the workers
-    results = {}
+    tasks.sort(key=lambda t: _COST_ORDER.index(t[1]))
+    results: dict[str, dict] = {}
     if workers > 1:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-        import warnings
-
         try:
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                        initializer=_worker_init, initargs=(pool_u8, threads)) as ex:
-                with _main_module_hidden():  # workers start on submit
-                    futures = {ex.submit(_fit_task, t): t[1] for t in tasks}
-                for fut in cf.as_completed(futures):
-                    name, payload = fut.result()
-                    results[name] = payload
-                    bar.update(payload["iters"])
-                    bar.set_postfix_str(f"{name} done")
+            _train_in_processes(tasks, pool_u8, threads, workers, results, bar)
         except cf.process.BrokenProcessPool as e:
             # e.g. a script without ``if __name__ == "__main__":`` cannot spawn workers
-            warnings.warn(f"parallel training failed ({e}); training the generators one after another", stacklevel=2)
+            warnings.warn(f"parallel training failed ({e}); training the generators one after another", stacklevel=3)
             workers = 1
     if workers <= 1:
         _worker_init(pool_u8, threads)
         for t in (t for t in tasks if t[1] not in results):
             name, payload = _fit_task(t, progress=progress)
-            if name not in results:
-                results[name] = payload
-                bar.update(payload["iters"])
-    bar.close()
-    gens, fitted = {}, {}
+            results[name] = payload
+            bar.update(payload["iters"])
+    return results, workers
+
+
+def _train_in_processes(tasks: list, pool_u8: np.ndarray, threads: int | None, workers: int, results: dict,
+                        bar) -> None:
+    """Run ``_fit_task`` for every task in spawned processes, filling ``results`` as they finish."""
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                initializer=_worker_init, initargs=(pool_u8, threads)) as ex:
+        with _main_module_hidden():  # workers start on submit
+            futures = {ex.submit(_fit_task, t): t[1] for t in tasks}
+        for fut in cf.as_completed(futures):
+            name, payload = fut.result()
+            results[name] = payload
+            bar.update(payload["iters"])
+            bar.set_postfix_str(f"{name} done")
+
+
+def save_generators(out: Path, results: dict[str, dict]) -> tuple[dict[str, nn.Module], dict[str, float]]:
+    """Write each trained generator to ``models/<name>.pth`` and load it back (strict) for synthesis.
+
+    Returns ``({generator: model in eval mode}, {generator: training seconds})``.
+    """
+    models, timings = {}, {}
     for name in GENERATORS:
         payload = results[name]
         timings[name] = payload["seconds"]
         atomic_torch_save(payload["checkpoint"], out / "models" / f"{name}.pth")
         if GENERATORS[name][0] == "dcgan":
-            G = Generator(**payload["checkpoint"]["config"]["G"])
-            G.load_state_dict(payload["checkpoint"]["G"], strict=True)
-            gens[name] = G.eval()
+            model = Generator(**payload["checkpoint"]["config"]["G"])
+            model.load_state_dict(payload["checkpoint"]["G"], strict=True)
         else:
             model = AutoEncoder() if name == "autoencoder" else UpsampleOnly()
             model.load_state_dict(payload["checkpoint"]["model"], strict=True)
-            fitted[name] = model.eval()
+        models[name] = model.eval()
+    return models, timings
 
-    # 3) write the images
-    t = time.perf_counter()
 
-    def gan_fakes(name, n, s):
-        z = torch.randn(n, cfg["nz"], generator=torch.Generator().manual_seed(s))
-        return to_pil(sample(gens[name], z=z)), ["latent"] * n, [s] * n
+@dataclass
+class ImageWriter:
+    """Writes images as PNG into the ForenSynths layout and keeps one manifest row per file."""
 
+    out: Path
+    rows: list[dict] = field(default_factory=list)
+
+    def write(self, images: list[Image.Image], split: str, generator: str, label: int, sources: list[str],
+              seeds: list[int], folder: str) -> None:
+        d = self.out / folder / ("1_fake" if label else "0_real")
+        d.mkdir(parents=True, exist_ok=True)
+        family, up = ("real", "") if label == 0 else GENERATORS[generator]
+        for i, (im, src, s) in enumerate(zip(images, sources, seeds, strict=True)):
+            buf = io.BytesIO()
+            im.save(buf, format="PNG")
+            data = buf.getvalue()
+            p = d / f"{i:05d}.png"
+            p.write_bytes(data)
+            self.rows.append(dict(path=p.relative_to(self.out).as_posix(), split=split, generator=generator,
+                                  family=family, upsample=up, label=label, source=src, seed=s,
+                                  sha256=hashlib.sha256(data).hexdigest()))
+
+
+def gan_fakes(generator: nn.Module, n: int, seed: int, nz: int) -> tuple[list[Image.Image], list[str], list[int]]:
+    """``n`` samples of a DCGAN from latents drawn with ``seed``: ``(images, sources, seeds)``."""
+    z = torch.randn(n, nz, generator=torch.Generator().manual_seed(seed))
+    return to_pil(sample(generator, z=z)), ["latent"] * n, [seed] * n
+
+
+def write_train_val(writer: ImageWriter, photos: dict, cfg: dict, models: dict[str, nn.Module]) -> None:
+    """``train/`` and ``val/``: real crops of that split's photos and samples of the training generator."""
     for split, n, k in (("train", cfg["n_train"], 50), ("val", cfg["n_val"], 60)):
-        crops, srcs = random_crops(photos[split], n, seed=sub(k))
-        write(crops, split, TRAIN_GENERATOR, 0, srcs, [sub(k)] * n, f"{split}/{TRAIN_CLASS}")
-        imgs, fs, fseeds = gan_fakes(TRAIN_GENERATOR, n, sub(k + 1))
-        write(imgs, split, TRAIN_GENERATOR, 1, fs, fseeds, f"{split}/{TRAIN_CLASS}")
+        s_real, s_fake = stage_seed(cfg["seed"], k), stage_seed(cfg["seed"], k + 1)
+        crops, sources = random_crops(photos[split], n, seed=s_real)
+        writer.write(crops, split, TRAIN_GENERATOR, 0, sources, [s_real] * n, f"{split}/{TRAIN_CLASS}")
+        fakes, fake_sources, fake_seeds = gan_fakes(models[TRAIN_GENERATOR], n, s_fake, cfg["nz"])
+        writer.write(fakes, split, TRAIN_GENERATOR, 1, fake_sources, fake_seeds, f"{split}/{TRAIN_CLASS}")
+
+
+def write_test(writer: ImageWriter, photos: dict, cfg: dict, models: dict[str, nn.Module], progress: bool) -> None:
+    """``test/<generator>/``: for each generator, real crops of the test photos and its fakes.
+
+    DCGANs sample from latents; the autoencoder and the up-sampling-only model re-synthesise
+    *other* crops of the same test photos, so their fakes share the reals' content.
+    """
     n = cfg["n_test"]
     for k, name in enumerate(tqdm(GENERATORS, desc="test images", disable=not progress, leave=False)):
-        s_real, s_fake = sub(100 + 2 * k), sub(101 + 2 * k)
-        crops, srcs = random_crops(photos["test"], n, seed=s_real)
-        write(crops, "test", name, 0, srcs, [s_real] * n, f"test/{name}")
-        if name in gens:
-            imgs, fs, fseeds = gan_fakes(name, n, s_fake)
-        else:  # reconstructions of other crops of the test photos
-            src_crops, fs = random_crops(photos["test"], n, seed=s_fake)
-            imgs, fseeds = to_pil(reconstruct(fitted[name], to_tensor(src_crops))), [s_fake] * n
-        write(imgs, "test", name, 1, fs, fseeds, f"test/{name}")
-    timings["write_images"] = time.perf_counter() - t
+        s_real, s_fake = stage_seed(cfg["seed"], 100 + 2 * k), stage_seed(cfg["seed"], 101 + 2 * k)
+        crops, sources = random_crops(photos["test"], n, seed=s_real)
+        writer.write(crops, "test", name, 0, sources, [s_real] * n, f"test/{name}")
+        if GENERATORS[name][0] == "dcgan":
+            fakes, fake_sources, fake_seeds = gan_fakes(models[name], n, s_fake, cfg["nz"])
+        else:
+            originals, fake_sources = random_crops(photos["test"], n, seed=s_fake)
+            fakes, fake_seeds = to_pil(reconstruct(models[name], to_tensor(originals))), [s_fake] * n
+        writer.write(fakes, "test", name, 1, fake_sources, fake_seeds, f"test/{name}")
 
-    df = pd.DataFrame(rows, columns=["path", "split", "generator", "family", "upsample", "label", "source", "seed", "sha256"])
+
+def write_manifest(out: Path, rows: list[dict], cfg: dict, key: str, seconds: float, timings: dict, workers: int) -> None:
+    """``manifest.csv`` (one row per image) and ``build_info.json`` (config, its hash, times, sizes, counts).
+
+    ``build_info.json`` is written last: ``is_complete`` treats a folder with it as finished.
+    """
+    df = pd.DataFrame(rows, columns=["path", "split", "generator", "family", "upsample", "label", "source", "seed",
+                                     "sha256"])
     df.to_csv(out / "manifest.csv", index=False)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    info = dict(config_hash=key, config=cfg, seconds=round(time.perf_counter() - t0, 1), timings=timings, workers=workers,
+    info = dict(config_hash=key, config=cfg, seconds=seconds, timings=timings, workers=workers,
                 n_images=len(df), bytes=size, threads=torch.get_num_threads(),
                 counts=df.groupby(["split", "generator", "label"]).size().rename("n").reset_index().to_dict("records"))
     (out / "build_info.json").write_text(json.dumps(info, indent=1, default=str))
@@ -452,8 +515,6 @@ def build_info(root) -> dict:
 
 def main(argv=None) -> int:
     """``python -m dfdlab.data.mini [--root R] [--seed S] [--preset quick|large]``"""
-    import argparse
-
     p = argparse.ArgumentParser(prog="python -m dfdlab.data.mini", description="build the embedded mini benchmark")
     p.add_argument("--root", default=None)
     p.add_argument("--seed", type=int, default=0)
