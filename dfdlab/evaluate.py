@@ -19,12 +19,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from tqdm.auto import tqdm
+
+from .data.images import load_rgb
+from .data.skipping import collate_skip_bad, is_bad, report_skipped, skip_bad
+from .runtime import device as default_device
 
 #: Metric columns, in the order the tables print them.
 METRIC_COLUMNS = ("ap", "acc", "r_acc", "f_acc", "auc", "acc_oracle")
@@ -38,24 +43,23 @@ THRESHOLD = 0.5
 
 
 def oracle_accuracy(y_true, y_score) -> float:
-    """Best accuracy over all thresholds t of the strict rule ``y_score > t`` (UnivFD ``find_best_threshold``'s idea).
+    """Best accuracy over every threshold, read off the ROC curve (UnivFD ``validate.py::find_best_threshold``'s idea).
 
-    Candidates are every distinct score plus -inf (everything "fake"); computed in
-    O(n log n) with cumulative counts. Uses the labels, so it is only an upper bound.
+    Each point of ``sklearn.metrics.roc_curve`` is one cut of the sorted scores, from
+    "everything real" to "everything fake", so ``accuracy = (tpr * n_fake + (1 - fpr) * n_real) / n``
+    and the oracle is its maximum. Uses the labels, so it is only an upper bound.
     """
     y = np.asarray(y_true).astype(int).ravel()
     s = np.asarray(y_score, dtype=np.float64).ravel()
     n = y.size
     if n == 0:
         return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    s, y = s[order], y[order]
-    # Position k (0..n): the first k sorted scores are called real. Only cut where the score changes.
-    real_below = np.concatenate([[0], np.cumsum(y == 0)])
-    fake_below = np.concatenate([[0], np.cumsum(y == 1)])
-    n_fake = fake_below[-1]
-    cuts = np.concatenate([[0], np.nonzero(np.diff(s) > 0)[0] + 1, [n]])
-    correct = real_below[cuts] + (n_fake - fake_below[cuts])
+    n_fake = int(y.sum())
+    n_real = n - n_fake
+    if n_fake == 0 or n_real == 0:
+        return 1.0  # one class: a threshold past every score labels all of them right (the ROC is undefined)
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    correct = np.rint(tpr * n_fake) + np.rint((1.0 - fpr) * n_real)  # counts: exact integers, no rounding drift
     return float(correct.max() / n)
 
 
@@ -114,84 +118,52 @@ class Predictions:
     y_true: np.ndarray
     y_score: np.ndarray
     paths: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)  # [(path, reason)]
+    skipped: list = field(default_factory=list)  # [dfdlab.data.BadImage]
 
     def __iter__(self):  # ``y, s = predict(...)`` also works
         yield self.y_true
         yield self.y_score
 
 
-#: Exceptions that mean "this image cannot be read"; ``dfdlab.data.ImageError`` is a ValueError.
-_BAD_INPUT = (ValueError, OSError)
-
-
-def _sample_path(dataset, idx: int):
-    samples = getattr(dataset, "samples", None)
-    if samples is not None:
-        try:
-            return samples[idx][0]
-        except (IndexError, TypeError):
-            pass
-    return f"{type(dataset).__name__}[{idx}]"
-
-
-def _is_bad_image(item) -> bool:
-    return isinstance(item, tuple) and hasattr(item, "reason") and hasattr(item, "message") and hasattr(item, "path")
-
-
-def _detail(message: str, path) -> str:
-    """The message without a leading ``<path>: `` (the path is reported beside it)."""
-    prefix = f"{path}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
-
-
-class _Safe(torch.utils.data.Dataset):
-    """Wraps a dataset so that an unreadable image becomes a (None, reason) record, not a crash.
+class _Scored(torch.utils.data.Dataset):
+    """``(tensor, label, name)`` per sample of ``dataset``, for :func:`predict`.
 
     Items that come back as PIL images get ``transform``. With ``perturb`` the item is read
     from ``dataset.samples`` through ``dfdlab.data.load_rgb`` (the dataset's own transform is
     bypassed), then ``perturb`` (PIL -> PIL), then ``transform``: the robustness protocol.
+    Unreadable files raise ``ImageError`` (turned into records by ``skip_bad``), and
+    ``BadImage`` records of a skipping dataset pass through; any other error propagates.
     """
 
     def __init__(self, dataset, transform: Callable | None = None, perturb: Callable | None = None):
         self.dataset, self.transform, self.perturb = dataset, transform, perturb
-        if perturb is not None and getattr(dataset, "samples", None) is None:
+        self.samples = getattr(dataset, "samples", None)
+        if perturb is not None and self.samples is None:
             raise TypeError("robustness needs datasets with .samples [(path, label)], e.g. dfdlab.data.ForenSynths")
 
     def __len__(self):
         return len(self.dataset)
 
+    def _name(self, idx: int) -> str:
+        return str(self.samples[idx][0]) if self.samples is not None else f"{type(self.dataset).__name__}[{idx}]"
+
     def __getitem__(self, idx):
-        path = _sample_path(self.dataset, idx)
-        try:
-            if self.perturb is not None:
-                from dfdlab.data import load_rgb
-
-                p, label = self.dataset.samples[idx]
-                x = self.perturb(load_rgb(p))
-            else:
-                item = self.dataset[idx]
-                if _is_bad_image(item):  # ForenSynths(on_error="skip") / data.skip_bad records
-                    return None, -1, str(item.path), f"{item.reason}: {_detail(item.message, item.path)}"
-                x, label = item[:2]
-            if not isinstance(x, torch.Tensor):
-                if self.transform is None:
-                    raise TypeError(
-                        f"the dataset returned a {type(x).__name__}, not a tensor; give it a transform "
-                        "or pass transform=model.transform(train=False)"
-                    )
-                x = self.transform(x)
-        except _BAD_INPUT as e:
-            if hasattr(e, "reason") and hasattr(e, "detail"):  # dfdlab.data.ImageError
-                return None, -1, str(getattr(e, "path", path)), f"{e.reason}: {e.detail}"
-            return None, -1, str(path), f"{type(e).__name__}: {_detail(str(e), path)}"
-        return x, int(label), str(path), None
-
-
-def _collate(batch):
-    # Keep a list, not a stacked tensor: native-size protocols (no_resize) give images of
-    # different sizes, which ``_forward_batched`` groups by shape.
-    return [b for b in batch]
+        if self.perturb is not None:
+            path, label = self.samples[idx]
+            x = self.perturb(load_rgb(path))
+        else:
+            item = self.dataset[idx]
+            if is_bad(item):  # ForenSynths(on_error="skip") / skip_bad records
+                return item
+            x, label = item[:2]
+        if not isinstance(x, torch.Tensor):
+            if self.transform is None:
+                raise TypeError(
+                    f"the dataset returned a {type(x).__name__}, not a tensor; give it a transform "
+                    "or pass transform=model.transform(train=False)"
+                )
+            x = self.transform(x)
+        return x, int(label), self._name(idx)
 
 
 def _forward_batched(model, xs: list, device) -> list:
@@ -209,7 +181,7 @@ def _forward_batched(model, xs: list, device) -> list:
         logit = model(batch).reshape(-1)
         if logit.numel() != len(idxs):
             raise RuntimeError(f"the model returned {logit.numel()} logits for {len(idxs)} images; forward must return [N]")
-        for i, v in zip(idxs, logit.float().sigmoid().cpu().tolist()):
+        for i, v in zip(idxs, logit.float().sigmoid().cpu().tolist(), strict=True):
             out[i] = v
     return out
 
@@ -230,22 +202,24 @@ def predict(
 
     ``dataset[i]`` gives ``(tensor_or_PIL, label)``; PIL images get ``transform`` (default:
     ``model.transform(train=False)`` when the model has one). A file that raises
-    ``dfdlab.data.ImageError`` (or any ``ValueError``/``OSError``) while loading is recorded
-    in ``.skipped`` as ``(path, reason)`` and the rest is scored. The model runs in eval mode
-    (BN running stats, PAPERS.md §4 item 8) and is put back in its previous mode afterwards.
+    ``dfdlab.data.ImageError`` while loading is recorded in ``.skipped`` as a
+    ``dfdlab.data.BadImage`` and the rest is scored (``dfdlab.data.skipping``); any other
+    exception, e.g. from a transform, is a bug and propagates. The model runs in eval mode
+    (BN running stats, as CNNDetection's ``validate.py`` after ``model.eval()``) and is put
+    back in its previous mode afterwards.
     """
-    import dfdlab
-
-    dev = torch.device(device) if device is not None else dfdlab.device()
+    dev = torch.device(device) if device is not None else default_device()
     if transform is None and hasattr(model, "transform"):
         try:
             transform = model.transform(train=False)
         except NotImplementedError:
             transform = None
-    safe = _Safe(dataset, transform=transform, perturb=perturb)
     loader = torch.utils.data.DataLoader(
-        safe, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=_collate,
-        pin_memory=dev.type == "cuda",
+        skip_bad(_Scored(dataset, transform=transform, perturb=perturb)), batch_size=batch_size, shuffle=False,
+        num_workers=num_workers, pin_memory=dev.type == "cuda",
+        # a list, not a stacked tensor: native-size protocols (no_resize) give images of
+        # different sizes, which ``_forward_batched`` groups by shape
+        collate_fn=partial(collate_skip_bad, stack=False),
     )
     was_training = model.training
     model.eval().to(dev)
@@ -253,20 +227,15 @@ def predict(
     try:
         for batch in tqdm(loader, desc=desc or getattr(dataset, "generator", None) or "predict",
                           disable=not progress, leave=False):
-            good = [b for b in batch if b[3] is None]
-            skipped.extend((p, why) for _, _, p, why in batch if why is not None)
-            if not good:
+            skipped.extend(batch.bad)
+            if batch.x is None:
                 continue
-            probs = _forward_batched(model, [b[0] for b in good], dev)
-            ss.extend(probs)
-            ys.extend(b[1] for b in good)
-            paths.extend(b[2] for b in good)
+            ss.extend(_forward_batched(model, batch.x, dev))
+            ys.extend(batch.y.tolist())
+            paths.extend(batch.extra[0])
     finally:
         model.train(was_training)
-    if skipped:
-        shown = "; ".join(f"{p} ({why})" for p, why in skipped[:5])
-        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        warnings.warn(f"skipped {len(skipped)} unreadable file(s): {shown}{more}", stacklevel=3)
+    report_skipped(skipped, stacklevel=3)
     return Predictions(np.asarray(ys, dtype=int), np.asarray(ss, dtype=np.float64), paths, skipped)
 
 
@@ -296,13 +265,15 @@ def evaluate(
     progress: bool = True,
     transform: Callable | None = None,
     threshold: float = THRESHOLD,
+    skipped_csv=None,
 ) -> pd.DataFrame:
     """One row per generator plus an unweighted "mean" row (the papers' tables).
 
     Columns: generator, n, ap, acc, r_acc, f_acc, auc, acc_oracle, skipped (fractions in
     [0, 1]; ``paper_style`` prints them as the papers do). ``.attrs["skipped"]`` lists the
-    unreadable files as ``(path, reason)``; ``.attrs["scores"]`` maps each generator to
-    ``(y_true, y_score)`` for curves.
+    unreadable files as ``dfdlab.data.BadImage`` records (also written to ``skipped_csv``
+    when given, e.g. ``dfdlab.data.skipped_csv_path(table_path)``); ``.attrs["scores"]``
+    maps each generator to ``(y_true, y_score)`` for curves.
     """
     rows, skipped, scores = [], [], {}
     gens = list(datasets_by_generator.items())
@@ -313,6 +284,8 @@ def evaluate(
         rows.append({"generator": str(name), **m, "skipped": len(pr.skipped)})
         skipped.extend(pr.skipped)
         scores[str(name)] = (pr.y_true, pr.y_score)
+    if skipped_csv is not None:
+        report_skipped(skipped, skipped_csv, warn=False)  # each generator's predict has warned already
     return _table(rows, skipped, scores)
 
 
@@ -343,7 +316,7 @@ def robustness(
                          progress=progress, transform=transform, perturb=fn, desc=f"{cname} · {name}")
             m = metrics(pr.y_true, pr.y_score)
             rows.append({"generator": str(name), **m, "skipped": len(pr.skipped)})
-            skipped.extend((cname, p, why) for p, why in pr.skipped)
+            skipped.extend((cname, b) for b in pr.skipped)
         t = _table(rows, [], scores)
         t.insert(0, "condition", cname)
         frames.append(t)
@@ -397,8 +370,8 @@ def compare_with_paper(ours: pd.DataFrame, key: str, method: str | None = None) 
 
 
 def format_skipped(skipped: Sequence, limit: int = 20) -> str:
-    """Readable lines for ``.attrs['skipped']``."""
-    lines = [" · ".join(str(x) for x in rec) for rec in skipped[:limit]]
+    """Readable lines for ``.attrs['skipped']`` (``BadImage`` records, or ``(condition, BadImage)`` pairs)."""
+    lines = [" · ".join(str(x) for x in rec) if not is_bad(rec) else str(rec) for rec in skipped[:limit]]
     if len(skipped) > limit:
         lines.append(f"... and {len(skipped) - limit} more")
     return "\n".join(lines)

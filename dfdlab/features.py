@@ -33,14 +33,17 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .config import home
+from .data.folders import ImageList
+from .data.skipping import BadImage, collate_skip_bad, report_skipped, skip_bad
 from .files import atomic_torch_save, sha256sum
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: skipped files stored as BadImage fields (path, label, reason, message)
 
 #: Class names that make a transform random (its output cannot be cached).
 _RANDOM_STEPS = re.compile(r"\b(Random\w+|DataAugment|ColorJitter|AutoAugment|RandAugment|TrivialAugment\w*)\(")
@@ -53,7 +56,7 @@ class FeatureSet:
     features: torch.Tensor
     labels: torch.Tensor
     paths: list[str]
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason) of images that failed to load
+    skipped: list[BadImage] = field(default_factory=list)  # images that could not be read
     key: str = ""
     meta: dict = field(default_factory=dict)
     from_cache: bool = False
@@ -128,33 +131,25 @@ def _items_of(source) -> list[tuple[str, int]]:
 @torch.no_grad()
 def compute_features(model, items: Sequence[tuple[str, int]], transform: Callable, batch_size: int = 64,
                      device=None, progress: bool = True, desc: str = "features") -> FeatureSet:
-    """Run ``model.features`` over the images (no cache). Unreadable images are skipped and listed."""
-    from .data import ImageError, load_rgb
+    """Run ``model.features`` over the images (no cache).
 
+    Unreadable images are skipped and listed as ``dfdlab.data.BadImage`` records in
+    ``.skipped`` (``dfdlab.data.skipping``); an error in the transform or the model propagates.
+    """
     device = torch.device(device or next(model.parameters()).device)
+    loader = DataLoader(skip_bad(ImageList(items, transform)), batch_size=batch_size, shuffle=False,
+                        collate_fn=collate_skip_bad)
     feats, labels, paths, skipped = [], [], [], []
-    batch, batch_y, batch_p = [], [], []
-
-    def flush():
-        if batch:
-            feats.append(model.features(torch.stack(batch).to(device)).float().cpu())
-            labels.extend(batch_y)
-            paths.extend(batch_p)
-            batch.clear(), batch_y.clear(), batch_p.clear()
-
-    for path, label in tqdm(items, desc=desc, disable=not progress, leave=False):
-        try:
-            x = transform(load_rgb(path))
-        except (ImageError, OSError) as e:
-            log.warning("skipping %s: %s", path, e)
-            skipped.append((path, str(e)))
+    for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
+        skipped.extend(batch.bad)
+        if batch.x is None:
             continue
-        batch.append(x), batch_y.append(label), batch_p.append(path)
-        if len(batch) == batch_size:
-            flush()
-    flush()
+        feats.append(model.features(batch.x.to(device)).float().cpu())
+        labels.extend(batch.y.tolist())
+        paths.extend(batch.extra[0])
+    report_skipped(skipped, stacklevel=3)
     if not feats:
-        raise ValueError(f"none of the {len(items)} images could be read (first error: {skipped[0][1]})")
+        raise ValueError(f"none of the {len(items)} images could be read (first: {skipped[0]})")
     return FeatureSet(torch.cat(feats), torch.tensor(labels, dtype=torch.long), paths, skipped)
 
 
@@ -186,7 +181,7 @@ def extract_features(model, source, transform: Callable | None = None, batch_siz
         blob = torch.load(path, map_location="cpu", weights_only=True)
         log.info("feature cache hit: %s", path)
         return FeatureSet(blob["features"], blob["labels"], list(blob["paths"]),
-                          [tuple(s) for s in blob["skipped"]], key, dict(blob["meta"]), from_cache=True)
+                          [BadImage(*b) for b in blob["skipped"]], key, dict(blob["meta"]), from_cache=True)
     fs = compute_features(model, items, transform, batch_size, device, progress, desc)
     fs.key, fs.meta = key, meta
     atomic_torch_save({"features": fs.features, "labels": fs.labels, "paths": fs.paths,

@@ -22,10 +22,23 @@ from __future__ import annotations
 
 import html
 import re
+import tempfile
 from pathlib import Path
 
+import ipywidgets
 import numpy as np
 import torch
+from torchvision.transforms import functional as TF
+
+from . import detectors, hub
+from .config import home
+from .data import mini
+from .data.images import ImageError, load_rgb
+from .data.skipping import BadImage
+from .data.transforms import IMAGENET_MEAN, IMAGENET_STD, lgrad_discriminator_input
+from .detectors.lgrad import gradient_map, load_stylegan_discriminator
+from .detectors.npr import npr_residual
+from .gan import load_pair
 
 #: How a picked/uploaded image is shown in the panels (longer side, for speed).
 PANEL_SIZE = 256
@@ -33,9 +46,6 @@ PANEL_SIZE = 256
 
 def cached_mini_root() -> Path | None:
     """The mini benchmark's folder if it is already built in ``DFDLAB_HOME`` (never builds it)."""
-    from .config import home
-    from .data import mini
-
     root = home() / "mini" / mini.config_hash(mini.mini_config())
     return root if mini.is_complete(root) else None
 
@@ -60,27 +70,16 @@ def _panel_image(img):
 
 def npr_panel(img) -> np.ndarray:
     """``|npr_residual|`` averaged over channels, of the ImageNet-normalised image (NPR's input)."""
-    from torchvision.transforms import functional as TF
-
-    from .data.transforms import IMAGENET_MEAN, IMAGENET_STD
-    from .detectors.npr import npr_residual
-
     x = TF.normalize(TF.to_tensor(img), IMAGENET_MEAN, IMAGENET_STD)[None]
     return npr_residual(x)[0].abs().mean(0).numpy()
 
 
 def gradient_discriminator(root: Path | None):
     """``(D, size, title)``: the official LGrad transformation model if present, else the mini DCGAN D (stand-in)."""
-    from . import hub
-
     if hub.available("stylegan-bedroom256-d"):
-        from .detectors.lgrad import load_stylegan_discriminator
-
         return (load_stylegan_discriminator(hub.path("stylegan-bedroom256-d")), 256,
                 "gradient map (StyleGAN bedroom D, LGrad's)")
     if root is not None and (Path(root) / "models" / "dcgan_transposed.pth").exists():
-        from .gan import load_pair
-
         _, D = load_pair(Path(root) / "models" / "dcgan_transposed.pth")
         return D, 64, "gradient map (STAND-IN D: the mini benchmark's DCGAN)"
     return None, 0, "gradient map: no discriminator (needs the asset stylegan-bedroom256-d or the mini benchmark)"
@@ -88,9 +87,6 @@ def gradient_discriminator(root: Path | None):
 
 def gradient_panel(img, D, size: int) -> np.ndarray:
     """LGrad's image -> gradient step at ``size`` (Resize((size,size)) -> [-1,1] -> ∂ sum D / ∂x, min-max to [0,255])."""
-    from .data.transforms import lgrad_discriminator_input
-    from .detectors.lgrad import gradient_map
-
     x = lgrad_discriminator_input(size)(img)[None]
     g = gradient_map(D, x, quantize=True)[0]
     return g.permute(1, 2, 0).numpy()
@@ -115,9 +111,6 @@ class Demo:
 
     def __init__(self, root: str | Path | None = None, detector_names: list[str] | None = None,
                  per_folder: int = 3):
-        import ipywidgets as w
-
-        from . import detectors
         from .suites import QUICK_ZOO
 
         self.root = Path(root) if root is not None else cached_mini_root()
@@ -125,15 +118,17 @@ class Demo:
         self._models: dict = {}
         self._zoo_notes = {k: v.get("note", "") for k, v in QUICK_ZOO.items()}
         self.message, self.scores, self.status, self.panels, self.figure = "", {}, {}, {}, None
+        self.skipped: list[BadImage] = []  # the last file that could not be read, as a BadImage
         choices = mini_choices(self.root, per_folder)
         hint = "pick a mini-benchmark image" if choices else "mini benchmark not built: dfdlab.data.build_mini()"
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
-        self.picker = w.Dropdown(options=[(f"({hint})", "")] + choices, value="", description="or pick",
-                                 layout=w.Layout(width="420px"))
-        self.message_box = w.HTML()
-        self.scores_box = w.HTML()
-        self.views = w.Output()
-        self.widget = w.VBox([w.HBox([self.upload, self.picker]), self.message_box, self.scores_box, self.views])
+        self.upload = ipywidgets.FileUpload(accept="image/*", multiple=False, description="Upload image")
+        self.picker = ipywidgets.Dropdown(options=[(f"({hint})", "")] + choices, value="", description="or pick",
+                                          layout=ipywidgets.Layout(width="420px"))
+        self.message_box = ipywidgets.HTML()
+        self.scores_box = ipywidgets.HTML()
+        self.views = ipywidgets.Output()
+        self.widget = ipywidgets.VBox([ipywidgets.HBox([self.upload, self.picker]), self.message_box,
+                                       self.scores_box, self.views])
         self.upload.observe(self._on_upload, names="value")
         self.picker.observe(self._on_pick, names="value")
         if not choices:
@@ -155,10 +150,6 @@ class Demo:
     # ------------------------------------------------------------------ main entry points
     def show_bytes(self, name: str, data: bytes) -> bool:
         """Score and show an uploaded file (its bytes); ``False`` with a message when it is not an image."""
-        import tempfile
-
-        from .data import ImageError, load_rgb
-
         suffix = Path(name).suffix or ".img"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"upload{suffix}"
@@ -171,8 +162,6 @@ class Demo:
 
     def show_path(self, path: str | Path) -> bool:
         """Score and show an image file."""
-        from .data import ImageError, load_rgb
-
         try:
             img = load_rgb(path)
         except ImageError as e:
@@ -185,9 +174,10 @@ class Demo:
         color = "#b00020" if error else "#333"
         self.message_box.value = f"<p style='color:{color}'>{text}</p>"
 
-    def _broken(self, name: str, err) -> bool:
-        detail = getattr(err, "detail", None) or str(err)
-        self._say(f"Could not read <b>{html.escape(name)}</b> as an image: {html.escape(str(detail))}. "
+    def _broken(self, name: str, err: ImageError) -> bool:
+        bad = BadImage.from_error(err)  # the record train/evaluate keep for a skipped file
+        self.skipped = [bad]
+        self._say(f"Could not read <b>{html.escape(name)}</b> as an image: {html.escape(bad.detail)}. "
                   "Upload a PNG, JPEG, WebP, BMP or TIFF file.", error=True)
         self.scores, self.status, self.panels, self.figure = {}, {}, {}, None
         self.scores_box.value = ""
@@ -232,6 +222,7 @@ class Demo:
     def _show(self, img, name: str) -> bool:
         import matplotlib.pyplot as plt
 
+        self.skipped = []
         self._say(f"<b>{html.escape(Path(name).name)}</b>: {img.size[0]}x{img.size[1]} pixels")
         self._score_all(img)
         self._render_scores()
@@ -241,7 +232,7 @@ class Demo:
                        gtitle: gradient_panel(small, D, size) if D is not None else None,
                        "spectrum of the high-pass residual": spectrum_panel(small)}
         fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
-        for ax, (title, arr) in zip(axes, self.panels.items()):
+        for ax, (title, arr) in zip(axes, self.panels.items(), strict=True):
             ax.set_title(title, fontsize=9)
             ax.axis("off")
             if arr is None:

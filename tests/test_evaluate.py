@@ -121,10 +121,10 @@ def test_evaluation_with_3_broken_files_among_20_scores_17_and_names_them(tmp_pa
     assert list(table["generator"]) == ["gan_a", "gan_b", "mean"]
     row = table.set_index("generator").loc["gan_a"]
     assert row["n"] == 17 and row["skipped"] == 3
-    named = {p for p, _ in table.attrs["skipped"]}
+    named = {b.path for b in table.attrs["skipped"]}
     assert named == broken
-    reasons = " ".join(r for _, r in table.attrs["skipped"])
-    assert "empty" in reasons and "not_image" in reasons
+    reasons = {b.reason for b in table.attrs["skipped"]}
+    assert {"empty", "not_image"} <= reasons
 
     # The 17 scores are exactly what the model gives on the readable files.
     good = [(p, lab) for p, lab in sets["gan_a"].samples if str(p) not in broken]
@@ -142,9 +142,44 @@ def test_evaluation_with_3_broken_files_among_20_scores_17_and_names_them(tmp_pa
     assert shown.loc[0, "acc"] == round(row["acc"] * 100, 1)
 
     # Datasets that already skip (on_error="skip") are reported the same way.
-    pr = predict(model, ForenSynths(tmp_path / "gan_a", model.transform(False), on_error="skip"),
-                 batch_size=8, device="cpu", progress=False)
-    assert len(pr.y_score) == 17 and {p for p, _ in pr.skipped} == broken
+    with pytest.warns(UserWarning, match="skipped 3 unreadable"):
+        pr = predict(model, ForenSynths(tmp_path / "gan_a", model.transform(False), on_error="skip"),
+                     batch_size=8, device="cpu", progress=False)
+    assert len(pr.y_score) == 17 and {b.path for b in pr.skipped} == broken
+    assert pr.paths == [str(p) for p, _ in good]
+
+    # The skipped files are reported once per generator, and listed in a CSV beside the table.
+    from dfdlab.data import skipped_csv_path
+    from dfdlab.data.skipping import SkippedImagesWarning
+
+    csv_path = skipped_csv_path(tmp_path / "results" / "table.csv")
+    with pytest.warns(SkippedImagesWarning, match="skipped 3 unreadable"):
+        evaluate(model, {"gan_a": sets["gan_a"]}, device="cpu", progress=False, skipped_csv=csv_path)
+    import pandas as pd
+
+    listed = pd.read_csv(csv_path)
+    assert csv_path.name == "table_skipped.csv" and list(listed.columns) == ["path", "label", "reason", "message"]
+    assert set(listed["path"]) == broken and sorted(listed["label"]) == [0, 0, 1]
+
+
+def test_an_error_in_a_transform_is_a_bug_not_a_skipped_file(tmp_path):
+    """Only ``ImageError`` (an unreadable file) is skipped; any other exception propagates out of evaluate."""
+    from dfdlab.data import ForenSynths
+
+    make_forensynths(tmp_path / "gan", n_real=3, n_fake=3)
+
+    def buggy(img):
+        if img.size[0] > 0:
+            raise ValueError("a bug in the transform")
+        return T.ToTensor()(img)
+
+    for on_error in ("raise", "skip"):
+        sets = {"gan": ForenSynths(tmp_path / "gan", transform=buggy, on_error=on_error)}
+        with pytest.raises(ValueError, match="a bug in the transform"):
+            evaluate(MeanPixel(), sets, device="cpu", progress=False)
+    with pytest.raises(OSError, match="disk"):
+        predict(MeanPixel(), ForenSynths(tmp_path / "gan"), device="cpu", progress=False,
+                transform=lambda img: (_ for _ in ()).throw(OSError("disk on fire")))
 
 
 def test_robustness_applies_the_perturbation_before_the_transform(tmp_path):

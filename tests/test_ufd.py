@@ -151,7 +151,7 @@ def test_feature_cache_hits_misses_and_skips(photos, tmp_path, caplog):
     items.append((str(bad), 1))
 
     first = extract_features(model, items, progress=False)
-    assert not first.from_cache and len(first) == 4 and [p for p, _ in first.skipped] == [str(bad)]
+    assert not first.from_cache and len(first) == 4 and [b.path for b in first.skipped] == [str(bad)]
     assert (dfdlab.home() / "features" / "efficientnet_lite0" / f"{first.key}.pt").is_file()
     # the cached features are the model's features
     tf = model.transform(False)

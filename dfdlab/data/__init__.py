@@ -1,8 +1,10 @@
 """Data layer: robust decoding, the ForenSynths folder layout, each paper's pipelines, the mini benchmark.
 
 - ``load_rgb``, ``ImageError`` (``images.py``): decode any file to RGB or fail naming it.
-- ``ForenSynths``, ``generator_sets``, ``check_layout``, ``read_manifest``, ``skip_bad``,
-  ``collate_skip_bad``, ``BadImage`` (``folders.py``): the benchmark folders.
+- ``ForenSynths``, ``generator_sets``, ``check_layout``, ``read_manifest``, ``ImageList``
+  (``folders.py``): the benchmark folders.
+- ``BadImage``, ``skip_bad``, ``collate_skip_bad``, ``report_skipped`` (``skipping.py``): unreadable
+  files are skipped, named and reported one way everywhere.
 - ``dfdlab.data.transforms``: every paper's train / val / test preprocessing by name.
 - ``build_mini`` (``mini.py``, the GAN engineer's): the embedded mini benchmark.
 """
@@ -22,9 +24,13 @@ _LAZY = {
     "read_manifest": "folders",
     "LayoutReport": "folders",
     "LayoutError": "folders",
-    "BadImage": "folders",
-    "skip_bad": "folders",
-    "collate_skip_bad": "folders",
+    "ImageList": "folders",
+    "BadImage": "skipping",
+    "SkippingBatch": "skipping",
+    "skip_bad": "skipping",
+    "collate_skip_bad": "skipping",
+    "report_skipped": "skipping",
+    "skipped_csv_path": "skipping",
     "IMG_EXTENSIONS": "folders",
 }
 

@@ -10,14 +10,13 @@ Labels: ``0_real`` -> 0, ``1_fake`` -> 1 (torchvision ``ImageFolder`` sorts clas
 Files are listed like ``ImageFolder``: recursively below each label folder, sorted, keeping
 the extensions of ``torchvision.datasets.folder.IMG_EXTENSIONS`` (case-insensitive).
 
-Bad images during evaluation
-----------------------------
-``ForenSynths(root, tf, on_error="skip")`` returns a :class:`BadImage` (path, label, reason,
-message) instead of ``(x, label)`` for a file ``load_rgb`` rejects; :func:`skip_bad` wraps any
-dataset the same way. Pass ``collate_fn=collate_skip_bad`` to the DataLoader: each batch is
-then ``SkippingBatch(x, y, bad)`` with ``x`` the stacked good images (``None`` when all
-failed), ``y`` their labels and ``bad`` the list of ``BadImage`` to report. With the default
-``on_error="raise"`` a bad file raises :class:`~dfdlab.data.images.ImageError` naming it.
+Unreadable images
+-----------------
+``ForenSynths(root, tf, on_error="skip")`` returns a :class:`~dfdlab.data.skipping.BadImage`
+instead of ``(x, label)`` for a file ``load_rgb`` rejects; ``collate_fn=collate_skip_bad``
+drops it from the batch and keeps it in ``batch.bad`` (``dfdlab.data.skipping`` holds the
+one mechanism). With the default ``on_error="raise"`` a bad file raises
+:class:`~dfdlab.data.images.ImageError` naming it.
 """
 
 from __future__ import annotations
@@ -25,14 +24,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
-import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
 
 from .images import ImageError, load_rgb
+from .skipping import BadImage, SkippingBatch, collate_skip_bad, skip_bad
 
 #: The label folders and their labels (ImageFolder's sorted order).
 LABEL_FOLDERS = ("0_real", "1_fake")
@@ -48,23 +47,6 @@ MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl", "manifest.json")
 
 class LayoutError(ValueError):
     """A folder that does not follow the ForenSynths layout; the message says what to fix."""
-
-
-class BadImage(NamedTuple):
-    """A sample that could not be loaded (returned instead of ``(x, label)`` when skipping)."""
-
-    path: str
-    label: int
-    reason: str
-    message: str
-
-
-class SkippingBatch(NamedTuple):
-    """What :func:`collate_skip_bad` returns: good images, their labels, and the skipped files."""
-
-    x: torch.Tensor | None
-    y: torch.Tensor
-    bad: list
 
 
 def _is_image(name: str) -> bool:
@@ -161,7 +143,7 @@ class ForenSynths(Dataset):
         except ImageError as err:
             if self.on_error == "raise":
                 raise
-            return BadImage(str(path), label, err.reason, str(err))
+            return BadImage.from_error(err, label)
         if self.transform is not None:
             img = self.transform(img)
         return img, label
@@ -178,46 +160,24 @@ class ForenSynths(Dataset):
                 f"classes={len(self.classes)}, root='{self.root}')")
 
 
-class _SkipBad(Dataset):
-    def __init__(self, dataset):
-        self.dataset = dataset
+class ImageList(Dataset):
+    """A dataset over a list of ``(path, label)``: item ``i`` is ``(transform(load_rgb(path)), label, path)``.
 
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        try:
-            return self.dataset[index]
-        except ImageError as err:
-            label = -1
-            samples = getattr(self.dataset, "samples", None)
-            if samples is not None:
-                label = int(samples[index][1])
-            return BadImage(err.path, label, err.reason, str(err))
-
-
-def skip_bad(dataset) -> Dataset:
-    """Wrap a dataset so that a sample raising ``ImageError`` becomes a :class:`BadImage`.
-
-    Use with ``collate_fn=collate_skip_bad``. (``ForenSynths(..., on_error="skip")`` does
-    the same without a wrapper.) The label of a bad sample is read from ``dataset.samples``
-    when there is such an attribute, else -1.
+    The third field carries the path through ``collate_skip_bad`` (``batch.extra[0]``).
+    An unreadable file raises ``ImageError``; wrap with :func:`skip_bad` to skip it.
     """
-    return _SkipBad(dataset)
 
+    def __init__(self, samples, transform: Callable | None = None, loader: Callable = load_rgb):
+        self.samples = [(str(p), int(y)) for p, y in samples]
+        self.transform, self.loader = transform, loader
 
-def collate_skip_bad(batch: list) -> SkippingBatch:
-    """DataLoader ``collate_fn`` that drops :class:`BadImage` entries and reports them.
+    def __len__(self) -> int:
+        return len(self.samples)
 
-    Returns ``SkippingBatch(x, y, bad)``: ``x`` stacked good samples (``None`` if all were
-    bad), ``y`` their labels as a tensor, ``bad`` the list of ``BadImage``.
-    """
-    bad = [b for b in batch if isinstance(b, BadImage)]
-    good = [b for b in batch if not isinstance(b, BadImage)]
-    if not good:
-        return SkippingBatch(None, torch.empty(0, dtype=torch.long), bad)
-    x, y = default_collate(good)[:2]
-    return SkippingBatch(x, y, bad)
+    def __getitem__(self, index: int):
+        path, label = self.samples[index]
+        img = self.loader(path)
+        return (self.transform(img) if self.transform is not None else img), label, path
 
 
 def generator_sets(root: str | os.PathLike, transform: Callable | None = None, **kw) -> dict[str, ForenSynths]:
@@ -293,7 +253,7 @@ def _families(root: Path) -> dict[str, str]:
     if "label" in df.columns:  # a generator's family is that of its fakes (real rows say "real")
         df = df[df["label"] == 1]
     pairs = df[["generator", "family"]].dropna().drop_duplicates()
-    return {str(g): str(f) for g, f in zip(pairs["generator"], pairs["family"])}
+    return {str(g): str(f) for g, f in zip(pairs["generator"], pairs["family"], strict=True)}
 
 
 def _family_from_manifest(root: Path, generator: str) -> str | None:
@@ -372,9 +332,6 @@ def _where(root: Path, group: Path) -> tuple[str, str, str]:
     return split, rel[0], "/".join(rel[1:])
 
 
-_COUNT_COLUMNS = ["split", "generator", "class", "real", "fake", "ignored"]
-
-
 def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_FOLDERS) -> LayoutReport:
     """Check a benchmark (or a split, or one generator) against the ForenSynths layout.
 
@@ -388,98 +345,81 @@ def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_F
     the manifest files are expected there, any other folder gets a warning.
     """
     root = Path(root)
+    errors: list[str] = []
+    warns: list[str] = []
+    rows = []
+    labels = tuple(label_folders)
     if not root.is_dir():
-        return LayoutReport(root, pd.DataFrame(columns=_COUNT_COLUMNS), [f"{root}: no such folder"], [])
-    check = _LayoutCheck(root, tuple(label_folders))
-    check.visit(root)
-    if check.dotted:
-        check.warns.append(f"{check.dotted} image file names hold more than one dot; UnivFD's official listing "
-                           "(file.split('.')[1]) would skip or misread them")
-    return LayoutReport(root, pd.DataFrame(check.rows, columns=_COUNT_COLUMNS), check.errors, check.warns)
+        return LayoutReport(root, pd.DataFrame(columns=["split", "generator", "class", "real", "fake", "ignored"]),
+                            [f"{root}: no such folder"], [])
+    dotted = 0
 
-
-@dataclass
-class _LayoutCheck:
-    """The walk of ``check_layout``: descends until it meets class folders, collecting findings."""
-
-    root: Path
-    labels: tuple[str, ...]
-    errors: list[str] = field(default_factory=list)
-    warns: list[str] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
-    dotted: int = 0  # image names with more than one dot
-
-    def visit(self, folder: Path) -> None:
-        """A class folder (it holds a label folder) is checked; any other folder is descended into."""
-        dirs, files = self.entries(folder)
-        if {d.name for d in dirs} & set(self.labels):
-            self.check_class_folder(folder, dirs, files)
-            return
-        for f in files:
-            if f.name.lower() not in ALLOWED_FILES:
-                self.warns.append(f"{f}: stray file outside any {'/'.join(self.labels)} folder (ignored)")
-        if folder == self.root and any(d.name in SPLITS for d in dirs):
-            dirs = self.split_folders(dirs)
-        if not dirs:
-            self.errors.append(f"{folder}: holds no {'/'.join(self.labels)} folders" + (" (empty folder)" if not files else ""))
-        for d in dirs:
-            self.visit(d)
-
-    def entries(self, folder: Path) -> tuple[list[Path], list[Path]]:
-        """``(sub-folders, files)`` of ``folder``, sorted, hidden ones left out (a hidden folder is warned about)."""
+    def visit(folder: Path) -> None:
+        nonlocal dotted
         entries = sorted(folder.iterdir())
         dirs = [p for p in entries if p.is_dir()]
         for hidden in (p for p in dirs if p.name.startswith(".")):
-            self.warns.append(f"{hidden}: hidden folder, ignored")
+            warns.append(f"{hidden}: hidden folder, ignored")
         dirs = [p for p in dirs if not p.name.startswith(".")]
+        names = {p.name for p in dirs}
         files = [p for p in entries if p.is_file() and not p.name.startswith(".")]
-        return dirs, files
-
-    def split_folders(self, dirs: list[Path]) -> list[Path]:
-        """At a benchmark root only the split folders hold data; warn about folders that are neither."""
-        for d in dirs:
-            if d.name not in SPLITS and d.name not in NON_DATA_FOLDERS:
-                self.warns.append(f"{d}: not a split folder ({'/'.join(SPLITS)}), not checked")
-        return [d for d in dirs if d.name in SPLITS]
-
-    def check_class_folder(self, folder: Path, dirs: list[Path], files: list[Path]) -> None:
-        """Each label folder present and holding images, nothing else beside them; one row of counts."""
-        names = {d.name for d in dirs}
-        counts = []  # (images, other files) per label folder
-        for name in self.labels:
-            if name not in names:
-                self.errors.append(f"{folder}: missing {name}/")
-                counts.append((0, 0))
-            else:
-                counts.append(self.count_label_folder(folder / name))
-        for extra in sorted(names - set(self.labels)):
-            self.errors.append(f"{folder / extra}: unknown folder beside {'/'.join(self.labels)} "
-                               "(ImageFolder would make it a third class); move or delete it")
+        if names & set(labels):  # a class folder
+            counts = {}
+            for i, name in enumerate(labels):
+                if name not in names:
+                    errors.append(f"{folder}: missing {name}/")
+                    counts[i] = 0
+                    continue
+                n_img = n_other = 0
+                for dirpath, _, fnames in os.walk(folder / name, followlinks=True):
+                    for f in fnames:
+                        if _is_image(f):
+                            n_img += 1
+                            dotted += f.count(".") > 1
+                        elif not f.startswith("."):
+                            n_other += 1
+                            if n_other <= 3:
+                                warns.append(f"{Path(dirpath) / f}: not an image file (ignored by the loader)")
+                if n_other > 3:
+                    warns.append(f"{folder / name}: {n_other} non-image files in all (ignored by the loader)")
+                if n_img == 0:
+                    errors.append(f"{folder / name}: empty (no image files)")
+                counts[i] = (n_img, n_other)
+            for extra in sorted(names - set(labels)):
+                errors.append(f"{folder / extra}: unknown folder beside {'/'.join(labels)} "
+                              "(ImageFolder would make it a third class); move or delete it")
+            for f in files:
+                warns.append(f"{f}: stray file outside {'/'.join(labels)} (ignored)")
+            split, gen, cls = _where(root, folder)
+            real = counts[0][0] if counts[0] else 0
+            fake = counts[1][0] if counts[1] else 0
+            ignored = sum(c[1] for c in counts.values() if c)
+            rows.append(dict(split=split, generator=gen, **{"class": cls}, real=real, fake=fake, ignored=ignored))
+            return
         for f in files:
-            self.warns.append(f"{f}: stray file outside {'/'.join(self.labels)} (ignored)")
-        split, gen, cls = _where(self.root, folder)
-        self.rows.append(dict(split=split, generator=gen, **{"class": cls}, real=counts[0][0], fake=counts[1][0],
-                              ignored=sum(other for _, other in counts)))
+            if f.name.lower() not in ALLOWED_FILES:
+                warns.append(f"{f}: stray file outside any {'/'.join(labels)} folder (ignored)")
+        if folder == root and any(d.name in SPLITS for d in dirs):
+            # a benchmark root: only the split folders hold data
+            for d in dirs:
+                if d.name not in SPLITS and d.name not in NON_DATA_FOLDERS:
+                    warns.append(f"{d}: not a split folder ({'/'.join(SPLITS)}), not checked")
+            dirs = [d for d in dirs if d.name in SPLITS]
+        if not dirs:
+            errors.append(f"{folder}: holds no {'/'.join(labels)} folders" + (" (empty folder)" if not files else ""))
+        for d in dirs:
+            visit(d)
 
-    def count_label_folder(self, label_folder: Path) -> tuple[int, int]:
-        """``(images, other files)`` below one label folder, recursively as ``ImageFolder`` lists it."""
-        n_img = n_other = 0
-        for dirpath, _, fnames in os.walk(label_folder, followlinks=True):
-            for f in fnames:
-                if _is_image(f):
-                    n_img += 1
-                    self.dotted += f.count(".") > 1
-                elif not f.startswith("."):
-                    n_other += 1
-                    if n_other <= 3:
-                        self.warns.append(f"{Path(dirpath) / f}: not an image file (ignored by the loader)")
-        if n_other > 3:
-            self.warns.append(f"{label_folder}: {n_other} non-image files in all (ignored by the loader)")
-        if n_img == 0:
-            self.errors.append(f"{label_folder}: empty (no image files)")
-        return n_img, n_other
+    visit(root)
+    if dotted:
+        warns.append(f"{dotted} image file names hold more than one dot; UnivFD's official listing "
+                     "(file.split('.')[1]) would skip or misread them")
+    counts = pd.DataFrame(rows, columns=["split", "generator", "class", "real", "fake", "ignored"])
+    return LayoutReport(root, counts, errors, warns)
+
 
 __all__ = [
     "ForenSynths", "generator_sets", "check_layout", "read_manifest", "find_manifest", "LayoutReport",
-    "LayoutError", "BadImage", "SkippingBatch", "skip_bad", "collate_skip_bad", "IMG_EXTENSIONS", "LABEL_FOLDERS",
+    "LayoutError", "BadImage", "SkippingBatch", "ImageList", "skip_bad", "collate_skip_bad", "IMG_EXTENSIONS",
+    "LABEL_FOLDERS",
 ]
