@@ -332,6 +332,9 @@ def _where(root: Path, group: Path) -> tuple[str, str, str]:
     return split, rel[0], "/".join(rel[1:])
 
 
+_COUNT_COLUMNS = ["split", "generator", "class", "real", "fake", "ignored"]
+
+
 def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_FOLDERS) -> LayoutReport:
     """Check a benchmark (or a split, or one generator) against the ForenSynths layout.
 
@@ -345,78 +348,96 @@ def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_F
     the manifest files are expected there, any other folder gets a warning.
     """
     root = Path(root)
-    errors: list[str] = []
-    warns: list[str] = []
-    rows = []
-    labels = tuple(label_folders)
     if not root.is_dir():
-        return LayoutReport(root, pd.DataFrame(columns=["split", "generator", "class", "real", "fake", "ignored"]),
-                            [f"{root}: no such folder"], [])
-    dotted = 0
+        return LayoutReport(root, pd.DataFrame(columns=_COUNT_COLUMNS), [f"{root}: no such folder"], [])
+    check = _LayoutCheck(root, tuple(label_folders))
+    check.visit(root)
+    if check.dotted:
+        check.warns.append(f"{check.dotted} image file names hold more than one dot; UnivFD's official listing "
+                           "(file.split('.')[1]) would skip or misread them")
+    return LayoutReport(root, pd.DataFrame(check.rows, columns=_COUNT_COLUMNS), check.errors, check.warns)
 
-    def visit(folder: Path) -> None:
-        nonlocal dotted
-        entries = sorted(folder.iterdir())
-        dirs = [p for p in entries if p.is_dir()]
-        for hidden in (p for p in dirs if p.name.startswith(".")):
-            warns.append(f"{hidden}: hidden folder, ignored")
-        dirs = [p for p in dirs if not p.name.startswith(".")]
-        names = {p.name for p in dirs}
-        files = [p for p in entries if p.is_file() and not p.name.startswith(".")]
-        if names & set(labels):  # a class folder
-            counts = {}
-            for i, name in enumerate(labels):
-                if name not in names:
-                    errors.append(f"{folder}: missing {name}/")
-                    counts[i] = 0
-                    continue
-                n_img = n_other = 0
-                for dirpath, _, fnames in os.walk(folder / name, followlinks=True):
-                    for f in fnames:
-                        if _is_image(f):
-                            n_img += 1
-                            dotted += f.count(".") > 1
-                        elif not f.startswith("."):
-                            n_other += 1
-                            if n_other <= 3:
-                                warns.append(f"{Path(dirpath) / f}: not an image file (ignored by the loader)")
-                if n_other > 3:
-                    warns.append(f"{folder / name}: {n_other} non-image files in all (ignored by the loader)")
-                if n_img == 0:
-                    errors.append(f"{folder / name}: empty (no image files)")
-                counts[i] = (n_img, n_other)
-            for extra in sorted(names - set(labels)):
-                errors.append(f"{folder / extra}: unknown folder beside {'/'.join(labels)} "
-                              "(ImageFolder would make it a third class); move or delete it")
-            for f in files:
-                warns.append(f"{f}: stray file outside {'/'.join(labels)} (ignored)")
-            split, gen, cls = _where(root, folder)
-            real = counts[0][0] if counts[0] else 0
-            fake = counts[1][0] if counts[1] else 0
-            ignored = sum(c[1] for c in counts.values() if c)
-            rows.append(dict(split=split, generator=gen, **{"class": cls}, real=real, fake=fake, ignored=ignored))
+
+@dataclass
+class _LayoutCheck:
+    """The walk of ``check_layout``: descends until it meets class folders, collecting findings."""
+
+    root: Path
+    labels: tuple[str, ...]
+    errors: list[str] = field(default_factory=list)
+    warns: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    dotted: int = 0  # image names with more than one dot
+
+    def visit(self, folder: Path) -> None:
+        """A class folder (it holds a label folder) is checked; any other folder is descended into."""
+        dirs, files = self.entries(folder)
+        if {d.name for d in dirs} & set(self.labels):
+            self.check_class_folder(folder, dirs, files)
             return
         for f in files:
             if f.name.lower() not in ALLOWED_FILES:
-                warns.append(f"{f}: stray file outside any {'/'.join(labels)} folder (ignored)")
-        if folder == root and any(d.name in SPLITS for d in dirs):
-            # a benchmark root: only the split folders hold data
-            for d in dirs:
-                if d.name not in SPLITS and d.name not in NON_DATA_FOLDERS:
-                    warns.append(f"{d}: not a split folder ({'/'.join(SPLITS)}), not checked")
-            dirs = [d for d in dirs if d.name in SPLITS]
+                self.warns.append(f"{f}: stray file outside any {'/'.join(self.labels)} folder (ignored)")
+        if folder == self.root and any(d.name in SPLITS for d in dirs):
+            dirs = self.split_folders(dirs)
         if not dirs:
-            errors.append(f"{folder}: holds no {'/'.join(labels)} folders" + (" (empty folder)" if not files else ""))
+            self.errors.append(f"{folder}: holds no {'/'.join(self.labels)} folders" + (" (empty folder)" if not files else ""))
         for d in dirs:
-            visit(d)
+            self.visit(d)
 
-    visit(root)
-    if dotted:
-        warns.append(f"{dotted} image file names hold more than one dot; UnivFD's official listing "
-                     "(file.split('.')[1]) would skip or misread them")
-    counts = pd.DataFrame(rows, columns=["split", "generator", "class", "real", "fake", "ignored"])
-    return LayoutReport(root, counts, errors, warns)
+    def entries(self, folder: Path) -> tuple[list[Path], list[Path]]:
+        """``(sub-folders, files)`` of ``folder``, sorted, hidden ones left out (a hidden folder is warned about)."""
+        entries = sorted(folder.iterdir())
+        dirs = [p for p in entries if p.is_dir()]
+        for hidden in (p for p in dirs if p.name.startswith(".")):
+            self.warns.append(f"{hidden}: hidden folder, ignored")
+        dirs = [p for p in dirs if not p.name.startswith(".")]
+        files = [p for p in entries if p.is_file() and not p.name.startswith(".")]
+        return dirs, files
 
+    def split_folders(self, dirs: list[Path]) -> list[Path]:
+        """At a benchmark root only the split folders hold data; warn about folders that are neither."""
+        for d in dirs:
+            if d.name not in SPLITS and d.name not in NON_DATA_FOLDERS:
+                self.warns.append(f"{d}: not a split folder ({'/'.join(SPLITS)}), not checked")
+        return [d for d in dirs if d.name in SPLITS]
+
+    def check_class_folder(self, folder: Path, dirs: list[Path], files: list[Path]) -> None:
+        """Each label folder present and holding images, nothing else beside them; one row of counts."""
+        names = {d.name for d in dirs}
+        counts = []  # (images, other files) per label folder
+        for name in self.labels:
+            if name not in names:
+                self.errors.append(f"{folder}: missing {name}/")
+                counts.append((0, 0))
+            else:
+                counts.append(self.count_label_folder(folder / name))
+        for extra in sorted(names - set(self.labels)):
+            self.errors.append(f"{folder / extra}: unknown folder beside {'/'.join(self.labels)} "
+                               "(ImageFolder would make it a third class); move or delete it")
+        for f in files:
+            self.warns.append(f"{f}: stray file outside {'/'.join(self.labels)} (ignored)")
+        split, gen, cls = _where(self.root, folder)
+        self.rows.append(dict(split=split, generator=gen, **{"class": cls}, real=counts[0][0], fake=counts[1][0],
+                              ignored=sum(other for _, other in counts)))
+
+    def count_label_folder(self, label_folder: Path) -> tuple[int, int]:
+        """``(images, other files)`` below one label folder, recursively as ``ImageFolder`` lists it."""
+        n_img = n_other = 0
+        for dirpath, _, fnames in os.walk(label_folder, followlinks=True):
+            for f in fnames:
+                if _is_image(f):
+                    n_img += 1
+                    self.dotted += f.count(".") > 1
+                elif not f.startswith("."):
+                    n_other += 1
+                    if n_other <= 3:
+                        self.warns.append(f"{Path(dirpath) / f}: not an image file (ignored by the loader)")
+        if n_other > 3:
+            self.warns.append(f"{label_folder}: {n_other} non-image files in all (ignored by the loader)")
+        if n_img == 0:
+            self.errors.append(f"{label_folder}: empty (no image files)")
+        return n_img, n_other
 
 __all__ = [
     "ForenSynths", "generator_sets", "check_layout", "read_manifest", "find_manifest", "LayoutReport",
