@@ -11,6 +11,9 @@ import os
 import platform
 import sys
 
+from . import _compat, hub
+from .config import data_root, home, profile
+
 PACKAGES = ("torch", "torchvision", "open_clip", "timm", "numpy", "PIL", "scipy", "sklearn", "skimage",
             "cv2", "pandas", "matplotlib", "tqdm", "ipywidgets")
 
@@ -24,7 +27,7 @@ def _version(module: str) -> str:
 
 
 def _device_report() -> dict:
-    import torch
+    import torch  # inside the probe: a broken torch becomes a line of the report, not a failed doctor
 
     from .runtime import device
 
@@ -45,9 +48,6 @@ def _folder_report(path) -> dict:
 
 def doctor(print_report: bool = True) -> dict:
     """Collect the environment report; print it as text when ``print_report``. Never raises."""
-    from . import _compat, hub
-    from .config import data_root, home, profile
-
     report: dict = {"python": sys.version.split()[0], "platform": platform.platform(),
                     "packages": {name: _version(name) for name in PACKAGES}}
     report["torchvision_ops"] = ("fallback (compiled ops did not load against this torch; dfdlab registered "
@@ -91,3 +91,17 @@ def format_report(report: dict) -> str:
         mark = "ok " if a["present"] else "-- "
         lines.append(f"  {mark}{a['name']:<22} " + ("" if a["present"] else a["advice"]))
     return "\n".join(lines)
+
+
+def hardware() -> str:
+    """One line: device, CPU/GPU name, torch version (recorded beside every measured number)."""
+    import torch  # the doctor must start even where torch is broken
+
+    from .runtime import device
+
+    dev = device()
+    if dev.type == "cuda":
+        what = f"cuda: {torch.cuda.get_device_name(dev)}"
+    else:
+        what = f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return f"{what}; torch {torch.__version__}; {platform.system()}"

@@ -20,6 +20,9 @@ import nbformat
 import pandas as pd
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbconvert import HTMLExporter
+
+from dfdlab.ledger import write_ledger
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,8 +51,6 @@ def run_lesson(path: Path, out: Path, timeout: int) -> dict:
     seconds = time.perf_counter() - start
     (out / "lessons").mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out / "lessons" / path.name)
-    from nbconvert import HTMLExporter
-
     html, _ = HTMLExporter().from_notebook_node(nb)
     (out / "html").mkdir(parents=True, exist_ok=True)
     (out / "html" / f"{path.stem}.html").write_text(html, encoding="utf-8")
@@ -81,12 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     (out / "results").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "results" / "lessons.csv", index=False)
     print(table.to_string(index=False))
-    # --- reproduction ledger (dfdlab.ledger, issue 8): paper numbers beside ours -----------
-    from dfdlab.ledger import write_ledger
-
-    ledger_csv, ledger_md = write_ledger(out / "results")
+    ledger_csv, ledger_md = write_ledger(out / "results")  # the paper numbers beside ours
     print(f"reproduction ledger: {ledger_csv} and {ledger_md}")
-    # ----------------------------------------------------------------------------------------
     print(f"executed lessons in {out / 'lessons'}, HTML in {out / 'html'}, tables in {out / 'results'}")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 

@@ -324,7 +324,7 @@ else:
 # and the ForenSynths test set, this cell scores each checkpoint on the 8 GANs of
 # `eval_test8gan.py` (full 256×256 gradient image) beside the paper's 4-class row
 # (`dfdlab.evaluate.paper_table("lgrad_4class")`). Expect small differences: the authors'
-# released gradients presumably come from the TensorFlow discriminator (PAPERS.md §3.1).
+# released gradients presumably come from the TensorFlow discriminator (`docs/lgrad.md`).
 
 # %%
 needed = ["stylegan-bedroom256-d", "lgrad-4class", "forensynths-test"]

@@ -39,7 +39,7 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def ufd_fc_path() -> Path:
     if not UFD_FC.exists():
-        pytest.skip(f"the official UnivFD head is not at {UFD_FC} (../shared is absent)")
+        pytest.skip(f"the official UnivFD head is not at {UFD_FC}; it is never committed, see docs/univfd.md")
     return UFD_FC
 
 

@@ -1,4 +1,4 @@
-"""load_rgb on every bad input of SPEC, the ForenSynths reader, the layout check, skip-and-name."""
+"""load_rgb on every kind of bad input, the ForenSynths reader, the layout check, skip-and-name."""
 
 from __future__ import annotations
 

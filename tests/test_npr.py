@@ -18,7 +18,7 @@ from dfdlab.detectors.npr import (
 
 
 def _expected_official_keys() -> list[str]:
-    """The official checkpoint's key order, written out from PAPERS.md §1.2/§1.5.
+    """The official checkpoint's key order, as NPR networks/resnet.py defines it (docs/npr.md).
 
     conv1, bn1, layer1 (3 Bottlenecks, the first with a downsample), layer2 (4, the first
     with a strided downsample), fc1; BN entries weight, bias, running_mean, running_var,

@@ -67,7 +67,7 @@ def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, 
     rows = [ln for ln in md.splitlines() if ln.startswith("|")]
     assert len(rows) == len(suite.generators) + 3
 
-    # Per-table NPR settings (PAPERS.md §1.1), recorded beside the numbers.
+    # Per-table NPR settings (NPR test.py DetectionTests), recorded beside the numbers.
     cfg = T.NPR_TEST_SETTINGS[suite.npr_setting]
     if cfg["no_resize"]:
         assert table["resize"].iloc[0].startswith("none (native")
@@ -102,7 +102,7 @@ def test_suite_protocols_and_errors(mini_root, tmp_path, seeded_npr):
             mine = {t.paper_key or t.folder for t in suite.sets}
             assert published <= mine, (suite.name, published - mine)
 
-    # UnivFD sampling: 1000/1000 seed 0 with the fallback, reusing the UFD engineer's univfd_sample.
+    # UnivFD sampling: 1000/1000 seed 0 with the fallback, reusing dfdlab.detectors' univfd_sample.
     from dfdlab.detectors.ufd import univfd_sample
 
     tree = suites.shaped_tree("univfd", mini_root / "test", tmp_path / "u", per_label=3)

@@ -25,7 +25,7 @@ from dfdlab.detectors.ufd import (
 )
 from dfdlab.features import LinearProbe, extract_features
 
-# PAPERS.md §2.5: the released fc_weights.pth
+# The released fc_weights.pth (UnivFD pretrained_weights/; docs/univfd.md)
 FC_BIAS = -0.5166999
 FC_NORM = 6.2001
 FC_FIRST5 = [-0.3196, -0.1133, -0.1784, 0.0397, 0.1724]

@@ -6,7 +6,7 @@
 - ``BadImage``, ``skip_bad``, ``collate_skip_bad``, ``report_skipped`` (``skipping.py``): unreadable
   files are skipped, named and reported one way everywhere.
 - ``dfdlab.data.transforms``: every paper's train / val / test preprocessing by name.
-- ``build_mini`` (``mini.py``, the GAN engineer's): the embedded mini benchmark.
+- ``build_mini`` (``mini.py``): the embedded mini benchmark.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    # build_mini lives in mini.py (another engineer's file); load on first use so this
-    # package imports even while mini.py is absent or heavy to import.
+    # Load on first use: the mini builder imports the GAN code, pandas and the photo
+    # packages, which a reader of one image does not need.
     if name in _LAZY:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)

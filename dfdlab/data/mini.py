@@ -36,7 +36,6 @@ under ``dfdlab.home()/mini/<config-hash>/`` and written atomically (temp dir + r
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures as cf
 import contextlib
 import hashlib
@@ -511,22 +510,3 @@ def write_manifest(out: Path, rows: list[dict], cfg: dict, key: str, seconds: fl
 def build_info(root) -> dict:
     """The ``build_info.json`` of a built mini benchmark (config, seconds, sizes, counts)."""
     return json.loads((Path(root) / "build_info.json").read_text())
-
-
-def main(argv=None) -> int:
-    """``python -m dfdlab.data.mini [--root R] [--seed S] [--preset quick|large]``"""
-    p = argparse.ArgumentParser(prog="python -m dfdlab.data.mini", description="build the embedded mini benchmark")
-    p.add_argument("--root", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--preset", default="quick", choices=sorted(PRESETS))
-    p.add_argument("--photos-dir", default=None)
-    p.add_argument("--force", action="store_true")
-    a = p.parse_args(argv)
-    root = build_mini(a.root, seed=a.seed, preset=a.preset, photos_dir=a.photos_dir, force=a.force)
-    info = build_info(root)
-    print(f"{root}  ({info['n_images']} images, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
