@@ -1,3 +1,5 @@
+"""``python -m dfdlab ...``: the ``dfdlab`` command where the script is not on the PATH."""
+
 from .cli import main
 
 raise SystemExit(main())

@@ -1,67 +1,404 @@
-"""The ``dfdlab`` command. Each subcommand is a thin layer over the package's functions.
+"""The ``dfdlab`` command: one parser per subcommand, each a thin layer over the package.
 
-Subcommands register themselves in ``build_parser``; a user error prints one line and
-exits 2 (1 for ``predict`` when an image failed), never a traceback.
+::
+
+    dfdlab doctor                      versions, device, profile, folders, assets (offline)
+    dfdlab assets [--fetch NAME...]    named weights and datasets: where they go, how to get them
+    dfdlab data check ROOT             counts and problems of a ForenSynths-layout folder
+    dfdlab data build-mini             build (or find cached) the embedded mini benchmark
+    dfdlab train ...                   train a detector with its paper's recipe (dfdlab.train.fit)
+    dfdlab eval ...                    per-generator table, or a paper's test protocol (--suite)
+    dfdlab predict IMAGE...            fake probability of each image
+
+``python -m dfdlab`` runs the same ``main``; so do ``python -m dfdlab.train`` and
+``torchrun -m dfdlab.train``, as ``dfdlab train``. An error the user can fix (a missing
+folder, a checkpoint that does not fit, an unknown detector) raises :class:`UserError`: one
+line on stderr, exit status 2, no traceback. ``predict`` prints one line per image and exits
+1 when an image could not be read. Scores from untrained weights are refused unless
+``--allow-untrained`` is given, so they can never pass for results.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
+import os
 import sys
+import warnings
+from pathlib import Path
+
+from torch.utils.data import ConcatDataset
+
+from . import detectors, evaluate, hub, suites, train
+from .data.folders import ForenSynths, ImageList, LayoutError, check_layout, generator_sets
+from .data.mini import PRESETS, build_info, build_mini
+from .data.skipping import SkippedImagesWarning, skipped_csv_path
+from .detectors.tiny import TinyDetector
+from .files import atomic_write_text
+from .health import doctor
+from .recipes import ALIASES, RECIPES, recipe
+from .runtime import seed_everything
 
 
 class UserError(Exception):
     """An error the user can fix; printed as one line without a traceback."""
 
 
-def _cmd_doctor(args) -> int:
-    import dfdlab
-
-    report = dfdlab.doctor(print_report=not args.json)
-    if args.json:
-        import json
-
-        print(json.dumps(report, indent=2, default=str))
-    return 0
-
-
-def _cmd_assets(args) -> int:
-    from . import hub
-
-    if args.fetch:
-        for name in args.fetch:
-            print(hub.fetch(name))
-        return 0
-    print(hub.table())
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dfdlab", description="AI-generated-image detection lab")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    d = sub.add_parser("doctor", help="check the environment (works offline)")
-    d.add_argument("--json", action="store_true", help="print the report as JSON")
-    d.set_defaults(func=_cmd_doctor)
-
-    a = sub.add_parser("assets", help="list named weights/datasets, or fetch some")
-    a.add_argument("--fetch", nargs="+", metavar="NAME", help="download and verify these assets")
-    a.set_defaults(func=_cmd_assets)
-
-    from . import commands
-
-    commands.add_subcommands(sub)
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # the commands print the skipped files themselves, one line each
+            warnings.simplefilter("ignore", SkippedImagesWarning)
+            return int(args.func(args) or 0)
     except UserError as e:
         print(f"dfdlab {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dfdlab", description="AI-generated-image detection lab")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_doctor, _add_assets, _add_data, _add_train, _add_eval, _add_predict):
+        add(sub)
+    return p
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+def _one_line(e: BaseException) -> str:
+    return str(e.args[0] if isinstance(e, KeyError) and e.args else e).replace("\n", " ")
+
+
+def _existing_dir(path, what: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"{what} {p} does not exist")
+    if not p.is_dir():
+        raise UserError(f"{what} {p} is not a folder")
+    return p
+
+
+def _model_args(p: argparse.ArgumentParser, checkpoint: bool = True) -> None:
+    p.add_argument("--detector", required=True,
+                   help="detector name: cnndetection (cnnspot), univfd (ufd), npr, lgrad; tiny (a toy CNN)")
+    if checkpoint:
+        p.add_argument("--checkpoint", help="weights to load strictly (raw state dict or {'model': ...})")
+        p.add_argument("--allow-untrained", action="store_true",
+                       help="run without --checkpoint (pipeline test only: the scores are meaningless)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="detector option, e.g. --set crop_size=64 (repeatable; values are Python literals)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: dfdlab.device())")
+
+
+def _parse_set(items) -> dict:
+    """``--set crop_size=64 --set no_crop=True`` -> detector keyword arguments (Python literals, else strings)."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value  # a plain string such as a path
+    return out
+
+
+def _detector_class(name: str) -> type:
+    """The detector class behind ``--detector`` (the registry's, or the toy ``tiny``), without building it."""
+    if name == TinyDetector.name:
+        return TinyDetector
+    try:
+        return detectors.get(name)
+    except KeyError as e:
+        raise UserError(_one_line(e)) from None
+
+
+def _build_detector(args, cls: type | None = None):
+    cls = cls or _detector_class(args.detector)
+    kwargs = _parse_set(args.set)
+    if getattr(args, "pretrained", False):
+        kwargs["pretrained"] = True
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise UserError(f"detector {args.detector!r} does not accept these options ({e})") from None
+    except FileNotFoundError as e:  # hub.AssetMissing is a FileNotFoundError with instructions
+        raise UserError(_one_line(e)) from None
+
+
+def _load_weights(model, args) -> None:
+    """Load ``--checkpoint`` strictly, or refuse untrained weights unless ``--allow-untrained``."""
+    if args.checkpoint:
+        try:
+            detectors.load_checkpoint(model, args.checkpoint)
+        except (FileNotFoundError, detectors.CheckpointError) as e:
+            raise UserError(_one_line(e)) from None
+    elif not args.allow_untrained:
+        raise UserError(
+            "no --checkpoint given: scores from untrained weights mean nothing. Pass --checkpoint PATH "
+            "(a trained or official checkpoint), or --allow-untrained to run the pipeline anyway"
+        )
+    else:
+        print(f"warning: {args.detector} runs with UNTRAINED weights; these scores are not results",
+              file=sys.stderr)
+
+
+def _print_skipped(bad, header: str) -> None:
+    """The skipped files on stderr: ``header``, then one line per file (path, reason)."""
+    print(header, file=sys.stderr)
+    for b in bad:
+        print(f"  {b}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- doctor, assets
+
+
+def _add_doctor(sub) -> None:
+    d = sub.add_parser("doctor", help="check the environment (works offline)")
+    d.add_argument("--json", action="store_true", help="print the report as JSON")
+    d.set_defaults(func=_cmd_doctor)
+
+
+def _cmd_doctor(args) -> int:
+    report = doctor(print_report=not args.json)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _add_assets(sub) -> None:
+    a = sub.add_parser("assets", help="list named weights/datasets, or fetch some")
+    a.add_argument("--fetch", nargs="+", metavar="NAME", help="download and verify these assets")
+    a.set_defaults(func=_cmd_assets)
+
+
+def _cmd_assets(args) -> int:
+    if not args.fetch:
+        print(hub.table())
+        return 0
+    for name in args.fetch:
+        try:
+            print(hub.fetch(name))
+        except (KeyError, FileNotFoundError) as e:  # unknown name; an asset that needs manual steps
+            raise UserError(_one_line(e)) from None
+    return 0
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _add_data(sub) -> None:
+    d = sub.add_parser("data", help="dataset tools: check a folder layout, build the mini benchmark")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    c = dsub.add_parser("check", help="check a ForenSynths-style folder and print counts and problems")
+    c.add_argument("root")
+    c.set_defaults(func=_cmd_data_check)
+    b = dsub.add_parser("build-mini", help="build (or find cached) the mini benchmark")
+    b.add_argument("--root", default=None, help="where to build it (default: under DFDLAB_HOME)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="benchmark size (default: quick)")
+    b.add_argument("--photos-dir", default=None, help="a folder of your own photos, added to the bundled ones")
+    b.add_argument("--force", action="store_true", help="rebuild even if a cached copy exists")
+    b.set_defaults(func=_cmd_data_build_mini)
+
+
+def _cmd_data_check(args) -> int:
+    report = check_layout(_existing_dir(args.root, "data root"))
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _cmd_data_build_mini(args) -> int:
+    try:
+        root = build_mini(Path(args.root).expanduser() if args.root else None, seed=args.seed, preset=args.preset,
+                          photos_dir=args.photos_dir, force=args.force)
+    except (FileNotFoundError, FileExistsError) as e:  # a bad --photos-dir, a --root in the way
+        raise UserError(_one_line(e)) from None
+    info = build_info(root)
+    print(f"{root}  ({info['n_images']} images, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s)")
+    return 0
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _add_train(sub) -> None:
+    t = sub.add_parser("train", help="train a detector with its paper's recipe (also: python -m dfdlab.train)",
+                       description="Train a detector with its paper's recipe; selection on the validation split "
+                                   "only. Resumes from OUT/last.pth. Under torchrun: DistributedDataParallel.")
+    _model_args(t, checkpoint=False)
+    t.add_argument("--pretrained", action="store_true", help="start from the detector's pretrained backbone")
+    t.add_argument("--data", required=True, help="ForenSynths-layout root holding the train and val splits")
+    t.add_argument("--train-split", default="train", help="sub-folder of --data to train on (default: train)")
+    t.add_argument("--val-split", default="val", help="sub-folder of --data to select on (default: val)")
+    t.add_argument("--classes", default="",
+                   help="comma-separated class folders to train/select on, e.g. car,cat,chair,horse (NPR's "
+                        "4-class setting); default: every class under the split, pooled")
+    t.add_argument("--out", required=True, help="output folder for last.pth, best.pth, history.csv")
+    t.add_argument("--recipe", choices=[*RECIPES, *ALIASES], help="training recipe (default: the detector's own)")
+    t.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    t.add_argument("--batch-size", type=int, help="override the recipe's (global) batch size")
+    t.add_argument("--seed", type=int, help="override the recipe's seed")
+    t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    t.add_argument("--no-resume", action="store_true", help="start over even if OUT/last.pth exists")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=_cmd_train)
+
+
+def _split_set(root: Path, classes: list[str], transform) -> object:
+    """One split as a dataset; with ``classes``, one ``ForenSynths`` per class folder, concatenated.
+
+    The official ``--classes`` (CNNDetection ``data/__init__.py``): one ImageFolder per class.
+    Unreadable files become ``BadImage`` records, which the trainer skips and names.
+    """
+    try:
+        if not classes:
+            return ForenSynths(root, transform=transform, on_error="skip")
+        for c in classes:
+            if not (root / c).is_dir():
+                raise UserError(f"class folder {root / c} does not exist (--classes {','.join(classes)})")
+        return ConcatDataset([ForenSynths(root / c, transform=transform, on_error="skip") for c in classes])
+    except LayoutError as e:
+        raise UserError(_one_line(e)) from None
+
+
+def _cmd_train(args) -> int:
+    cls = _detector_class(args.detector)
+    root = _existing_dir(args.data, "data root")
+    train_root, val_root = root / args.train_split, root / args.val_split
+    for p in (train_root, val_root):
+        if not p.is_dir():
+            raise UserError(f"{p} is missing: --data must hold {args.train_split}/ and {args.val_split}/ "
+                            "(ForenSynths layout <split>/<class>/{0_real,1_fake}; see `dfdlab data check`)")
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    try:
+        r = recipe(args.recipe or cls.recipe, **overrides)
+    except KeyError as e:
+        raise UserError(f"{_one_line(e)} (detector {args.detector!r} names recipe {cls.recipe!r}; pass --recipe)") from None
+    seed = r.seed if args.seed is None else args.seed
+    if seed is not None:
+        seed_everything(seed)  # before the model is built, as NPR's train.py does
+    model = _build_detector(args, cls)
+    classes = [c for c in args.classes.split(",") if c]
+    augment = r.augmentation()  # the recipe's Blur+JPEG, for the train and the official val pipelines
+    train_set = _split_set(train_root, classes, model.transform("train", augment=augment))
+    val_set = _split_set(val_root, classes, model.transform("val", augment=augment))
+    try:
+        result = train.fit(model, train_set, val_set, r, Path(args.out).expanduser(), device=args.device,
+                           resume=not args.no_resume, num_workers=args.workers, progress=not args.quiet, seed=seed)
+    except train.ResumeError as e:
+        raise UserError(_one_line(e)) from None
+    finally:
+        train.end_distributed()
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(result.history.to_string(index=False))
+        print(f"best: {result.best_path} (epoch {result.best_epoch}); last: {result.last_path}")
+        skipped = result.extra["skipped"]
+        if skipped:
+            listed = result.last_path.parent / "train_skipped.csv"
+            _print_skipped(skipped, f"skipped {len(skipped)} unreadable training file(s) (listed in {listed}):")
+    return 0
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def _add_eval(sub) -> None:
+    e = sub.add_parser("eval", help="evaluate a checkpoint on every generator folder under --data")
+    _model_args(e)
+    e.add_argument("--data", required=True, help="test root: <gen>/{0_real,1_fake} or <gen>/<class>/{0_real,1_fake}")
+    e.add_argument("--csv", default=None, help="also write the table (fractions) to this CSV")
+    e.add_argument("--suite", choices=sorted(suites.SUITES), default=None,
+                   help="run a paper's test protocol over --data in the published layout (dfdlab.suites): "
+                        "generator folders, per-table resize/crop, UnivFD's 1000/1000 sampling; writes "
+                        "CSV + markdown (to --out, default DFDLAB_RESULTS or DFDLAB_HOME/results/suites)")
+    e.add_argument("--generators", default=None, help="with --suite: comma-separated subset of its generators")
+    e.add_argument("--no-sampling", action="store_true", help="with --suite univfd: score every image")
+    e.add_argument("--out", default=None, help="with --suite: folder for the CSV/markdown/meta files")
+    e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--workers", type=int, default=0)
+    e.add_argument("--quiet", action="store_true", help="no progress bars")
+    e.set_defaults(func=_cmd_eval)
+
+
+def _generator_sets(root: Path, transform) -> dict:
+    """``root/<gen>/...`` -> one set per generator; a root that is itself one generator -> one set."""
+    try:
+        if (root / "0_real").is_dir() or (root / "1_fake").is_dir():
+            return {root.name: ForenSynths(root, transform=transform)}
+        return generator_sets(root, transform=transform)
+    except (FileNotFoundError, LayoutError) as e:
+        raise UserError(_one_line(e)) from None
+
+
+def _cmd_eval(args) -> int:
+    root = _existing_dir(args.data, "data root")
+    if args.suite:
+        return _cmd_eval_suite(args, root)
+    model = _build_detector(args)
+    _load_weights(model, args)
+    sets = _generator_sets(root, model.transform(train=False))
+    csv = Path(args.csv).expanduser() if args.csv else None
+    table = evaluate.evaluate(model, sets, batch_size=args.batch_size, device=args.device, num_workers=args.workers,
+                              progress=not args.quiet, skipped_csv=skipped_csv_path(csv) if csv else None)
+    print(f"{args.detector} on {root} (AP/acc in %, accuracy at sigmoid > 0.5; mean = unweighted over generators)")
+    print(evaluate.paper_style(table).to_string(index=False))
+    skipped = table.attrs.get("skipped", [])
+    if skipped:
+        _print_skipped(skipped, f"skipped {len(skipped)} unreadable file(s):")
+    if csv:
+        atomic_write_text(csv, table.to_csv(index=False))
+        print(f"wrote {csv}")
+    return 0
+
+
+def _cmd_eval_suite(args, root: Path) -> int:
+    """``dfdlab eval --suite NAME``: a paper's test protocol over the published layout (``dfdlab.suites``)."""
+    model = _build_detector(args)
+    _load_weights(model, args)
+    gens = [g for g in (args.generators or "").split(",") if g] or None
+    try:
+        table = suites.run_suite(model, args.suite, root, checkpoint=args.checkpoint, generators=gens,
+                                 sampling=not args.no_sampling, out_dir=Path(args.out).expanduser() if args.out else None,
+                                 batch_size=args.batch_size, device=args.device, num_workers=args.workers,
+                                 progress=not args.quiet)
+    except (FileNotFoundError, KeyError) as e:
+        raise UserError(_one_line(e)) from None
+    print(suites.suite_note(table))
+    print(suites.display_table(table).to_string(index=False))
+    print(f"wrote {table.attrs['csv']} and {table.attrs['markdown']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="fake probability of each image")
+    _model_args(p)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(func=_cmd_predict)
+
+
+def _cmd_predict(args) -> int:
+    """One line per image, in the order given: ``path<TAB>p(fake)<TAB>verdict``, or ``error: path: why``."""
+    model = _build_detector(args)
+    _load_weights(model, args)
+    images = ImageList([(p, -1) for p in args.images], transform=model.transform(train=False))
+    pr = evaluate.predict(model, images, batch_size=args.batch_size, device=args.device, progress=False)
+    scores = dict(zip(pr.paths, pr.y_score, strict=True))
+    bad = {b.path: b for b in pr.skipped}
+    for path in map(str, args.images):
+        if path in bad:
+            print(f"error: {bad[path].message}")
+        else:
+            print(f"{path}\t{scores[path]:.4f}\t{'fake' if scores[path] > 0.5 else 'real'}")
+    return 1 if bad else 0

@@ -1,8 +1,14 @@
-"""The ``dfdlab`` command: predict, eval, data check. One line per problem, never a traceback."""
+"""The ``dfdlab`` command: predict, eval, train, data check. One line per problem, never a traceback."""
 
 from __future__ import annotations
 
 import dfdlab  # noqa: F401  (compat shim before torchvision)
+
+# isort: split
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,7 +78,7 @@ def test_predict_lines_exit_codes_and_no_traceback(tmp_path, ckpt, capsys):
     assert code == 1
     lines = out.strip().splitlines()
     assert len(lines) == 4 and lines[0].startswith(str(good[0]))
-    for line, name in zip(lines[1:], ("broken.png", "notes.jpg", "missing.png")):
+    for line, name in zip(lines[1:], ("broken.png", "notes.jpg", "missing.png"), strict=True):
         assert line.startswith("error: ") and name in line
     assert "Traceback" not in out + err
 
@@ -128,3 +134,58 @@ def test_data_check(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "1_fake" in out and "Traceback" not in out + err
     assert main(["data", "check", str(tmp_path / "absent")]) == 2
+
+
+# ---------------------------------------------------------------- train
+
+
+def _split(root: Path, n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    for label, folder in enumerate(("0_real", "1_fake")):
+        (root / folder).mkdir(parents=True)
+        for i in range(n):
+            a = np.kron(rng.integers(0, 256, (4, 4, 3)), np.ones((4, 4, 1))) if label else rng.integers(0, 256, (16, 16, 3))
+            Image.fromarray(a.astype(np.uint8)).save(root / folder / f"{i:02d}.png")
+
+
+def test_train_seeds_before_building_skips_unreadable_files_and_names_them(tmp_path, capsys):
+    data = tmp_path / "data"
+    _split(data / "train" / "car", 6, 0)
+    _split(data / "holdout" / "car", 3, 1)
+    (data / "train" / "car" / "1_fake" / "05.png").unlink()
+    broken = data / "train" / "car" / "1_fake" / "99.png"  # 11 readable files + 1: three batches of 4
+    broken.write_bytes(b"\x89PNG not really")
+    argv = ["train", "--detector", "tiny", "--set", "size=8", "--data", str(data), "--val-split", "holdout",
+            "--classes", "car", "--epochs", "2", "--batch-size", "4", "--seed", "3", "--quiet", "--device", "cpu"]
+    torch.manual_seed(123)
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    out, err = capsys.readouterr()
+    assert "val_acc" in out and "best:" in out
+    assert "skipped 1 unreadable training file" in err and str(broken) in err and "Traceback" not in err
+    listed = pd.read_csv(tmp_path / "a" / "train_skipped.csv")
+    assert list(listed["path"]) == [str(broken)]  # each file once, not once per epoch
+    ck = torch.load(tmp_path / "a" / "last.pth", weights_only=True)
+    assert ck["total_steps"] == 2 * 3 and ck["recipe"]["batch_size"] == 4 and ck["seed"] == 3
+    torch.manual_seed(456)  # other global RNG state: the seed, set before the model is built, decides the weights
+    assert main([*argv, "--out", str(tmp_path / "b")]) == 0
+    b = torch.load(tmp_path / "b" / "last.pth", weights_only=True)
+    assert all(torch.equal(v, b["model"][k]) for k, v in ck["model"].items())
+    # A user error is one line: no such split, an unknown detector.
+    capsys.readouterr()
+    assert main([*("nope" if a == "holdout" else a for a in argv), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and len(err.strip().splitlines()) == 1
+    assert main(["train", "--detector", "nope", "--data", str(data), "--out", str(tmp_path / "c")]) == 2
+    assert "unknown detector" in capsys.readouterr().err
+
+
+def test_train_help_is_the_same_for_dfdlab_train_and_python_m_dfdlab_train(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal width
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    dfdlab_train = capsys.readouterr().out
+    python_m = subprocess.run([sys.executable, "-m", "dfdlab.train", "--help"], capture_output=True, text=True,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120, check=True).stdout
+    assert python_m == dfdlab_train
+    for option in ("--val-split", "--seed", "--batch-size", "--detector", "--no-resume"):
+        assert option in dfdlab_train

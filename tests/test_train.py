@@ -15,9 +15,9 @@ import pytest
 import torch
 from torch import nn
 
-from dfdlab import train
+from dfdlab import recipes, train
 from dfdlab.detectors import load_checkpoint
-
+from dfdlab.detectors.tiny import TinyDetector
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -53,7 +53,7 @@ class BiasOnly(nn.Module):
 
 def _tiny(seed=0):
     torch.manual_seed(seed)
-    return train.build_detector("tiny", size=8)  # conv + BN + dropout: every RNG and buffer matters
+    return TinyDetector(size=8)  # conv + BN + dropout: every RNG and buffer matters
 
 
 # ---------------------------------------------------------------- (a) resume == uninterrupted
@@ -110,10 +110,13 @@ def test_step_decay_matches_npr_and_lgrad_train_py():
 def test_recipes_are_the_official_numbers_and_overrides_copy():
     R = train.RECIPES
     assert (R["cnndetection"].optimizer, R["cnndetection"].lr, R["cnndetection"].batch_size) == ("adam", 1e-4, 64)
-    assert (R["ufd"].optimizer, R["ufd"].weight_decay, R["ufd"].batch_size, R["ufd"].epochs) == ("adamw", 0.0, 256, 100)
+    assert (R["univfd"].optimizer, R["univfd"].weight_decay, R["univfd"].batch_size, R["univfd"].epochs) == (
+        "adamw", 0.0, 256, 100)
     assert (R["npr"].lr, R["npr"].batch_size, R["npr"].epochs, R["npr"].seed) == (2e-4, 32, 50, 100)
     assert (R["lgrad"].lr, R["lgrad"].batch_size, R["lgrad"].epochs, R["lgrad"].seed) == (5e-4, 16, 100, None)
-    assert R["cnndetection"].blur_jpeg_prob == R["ufd"].blur_jpeg_prob == 0.5 and R["npr"].blur_jpeg_prob == 0
+    assert R["cnndetection"].blur_jpeg_prob == R["univfd"].blur_jpeg_prob == 0.5 and R["npr"].blur_jpeg_prob == 0
+    assert train.recipe("ufd") == R["univfd"] and train.recipe("cnnspot") == R["cnndetection"]  # the aliases
+    assert train.RECIPES is recipes.RECIPES and train.Recipe is recipes.Recipe
     quick = train.recipe("npr", epochs=2, batch_size=4)
     assert (quick.epochs, quick.batch_size, quick.lr) == (2, 4, 2e-4) and R["npr"].epochs == 50
     with pytest.raises(TypeError, match="no field"):
@@ -130,7 +133,7 @@ def test_early_stopping_rule_on_a_scripted_sequence():
             # 8     9      10     11     12   (delta -0.002 now: +0.0015 is not an improvement)
             0.601, 0.6025, 0.601, 0.601, 0.601, 0.601]
     stopper, lr, lrs, stops = train.EarlyStopping(r.patience, r.delta), r.lr, [], []
-    for e, acc in enumerate(accs):
+    for acc in accs:
         stopper, lr, stop = train.early_stopping_update(stopper, lr, acc, r)
         lrs.append(lr)
         stops.append(stop)
@@ -179,6 +182,54 @@ def test_best_checkpoint_is_chosen_on_validation_only(tmp_path):
     assert not train._better(0.8, float("nan"), (0.8, 0.1))
 
 
+# ---------------------------------------------------------------- unreadable files, bugs, Blur+JPEG
+
+
+class Flaky(NoisyToy):
+    """``NoisyToy`` whose item 3 is an unreadable file and, with ``bug=True``, whose item 5 hits a bug."""
+
+    def __init__(self, n, seed, bug=False):
+        super().__init__(n, seed)
+        self.bug = bug
+
+    def __getitem__(self, i):
+        from dfdlab.data import ImageError
+
+        if i == 3:
+            raise ImageError(f"/data/{i}.png", "corrupt", "broken data stream")
+        if self.bug and i == 5:
+            raise RuntimeError("a bug in a transform")
+        return super().__getitem__(i)
+
+
+def test_unreadable_training_files_are_skipped_once_and_a_bug_propagates(tmp_path):
+    r = train.recipe("npr", batch_size=4, seed=0)
+    with pytest.warns(UserWarning, match="/data/3.png"):
+        res = train.fit(_tiny(), Flaky(12, 1), NoisyToy(8, 2), r, tmp_path / "a", epochs=2, progress=False)
+    assert [b.path for b in res.extra["skipped"]] == ["/data/3.png"]  # named once, not once per epoch
+    assert "/data/3.png" in (tmp_path / "a" / "train_skipped.csv").read_text()
+    with pytest.raises(RuntimeError, match="a bug in a transform"):
+        train.fit(_tiny(), Flaky(12, 1, bug=True), NoisyToy(8, 2), r, tmp_path / "b", epochs=1, progress=False)
+
+
+def test_blur_jpeg_prob_drives_the_train_and_val_transforms():
+    from dfdlab.data.transforms import DataAugment
+
+    def augment_steps(tf):
+        return [t for t in tf.transforms if isinstance(t, DataAugment)]
+
+    model = TinyDetector(size=8)
+    plain = train.recipe("npr").augmentation()
+    assert not augment_steps(model.transform("train", augment=plain))  # NPR trains without blur/JPEG
+    aug = train.recipe("npr", blur_jpeg_prob=0.5).augmentation()
+    (step,) = augment_steps(model.transform("train", augment=aug))
+    assert (step.blur_prob, step.jpg_prob, step.blur_sig, step.jpg_qual) == (0.5, 0.5, (0.0, 3.0), (30, 100))
+    (val,) = augment_steps(model.transform("val", augment=aug))  # CNNDetection get_val_opt: fixed strengths
+    assert (val.blur_prob, val.blur_sig, val.jpg_method, list(val.jpg_qual)) == (0.5, (1.5,), ("pil",), [65])
+    assert train.recipe("cnndetection").augmentation() == {
+        "blur_prob": 0.5, "blur_sig": (0.0, 3.0), "jpg_prob": 0.5, "jpg_method": ("cv2", "pil"), "jpg_qual": (30, 100)}
+
+
 # ---------------------------------------------------------------- (d) torchrun DDP
 
 
@@ -203,8 +254,8 @@ def test_torchrun_two_cpu_processes_train_to_a_checkpoint(tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun) if torchrun.exists() else sys.executable, *([] if torchrun.exists() else ["-m", "torch.distributed.run"]),
            "--standalone", "--nproc_per_node", "2", "-m", "dfdlab.train", "--detector", "tiny",
-           "--detector-kw", "size=16", "--recipe", "npr", "--data", str(data), "--out", str(out),
-           "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--no-progress"]
+           "--set", "size=16", "--recipe", "npr", "--data", str(data), "--out", str(out),
+           "--epochs", "2", "--batch-size", "8", "--device", "cpu", "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -213,7 +264,7 @@ def test_torchrun_two_cpu_processes_train_to_a_checkpoint(tmp_path):
     # 16 images, global batch 8 = 4 per rank on 8 images each: 2 steps per epoch.
     assert ck["total_steps"] == 4 and [h["epoch"] for h in ck["history"]] == [0, 1]
     assert not any(k.startswith("module.") for k in ck["model"])
-    model = train.build_detector("tiny", size=16)
+    model = TinyDetector(size=16)
     load_checkpoint(model, out / "best.pth")
     load_checkpoint(model, out / "last.pth")
     assert all(math.isfinite(h["train_loss"]) for h in ck["history"])
