@@ -246,6 +246,8 @@ def _add_train(sub) -> None:
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
     t.add_argument("--batch-size", type=int, help="override the recipe's (global) batch size")
     t.add_argument("--seed", type=int, help="override the recipe's seed")
+    t.add_argument("--blur-jpeg-prob", type=float, metavar="P",
+                   help="override the recipe's Blur+JPEG(P) augmentation (CNNDetection, UnivFD: 0.5; NPR, LGrad: 0)")
     t.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     t.add_argument("--no-resume", action="store_true", help="start over even if OUT/last.pth exists")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -277,7 +279,8 @@ def _cmd_train(args) -> int:
         if not p.is_dir():
             raise UserError(f"{p} is missing: --data must hold {args.train_split}/ and {args.val_split}/ "
                             "(ForenSynths layout <split>/<class>/{0_real,1_fake}; see `dfdlab data check`)")
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                   ("blur_jpeg_prob", args.blur_jpeg_prob)) if v is not None}
     try:
         r = recipe(args.recipe or cls.recipe, **overrides)
     except KeyError as e:

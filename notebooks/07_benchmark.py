@@ -344,7 +344,10 @@ if cfg.profile == "quick":
 #    哪些未见过的生成器的 AP 变化最大？为什么 `upsample_only` 对 NPR 反而很难（提示：上采样之后的卷积层做了什么）？
 # 2. 在鲁棒性网格里加入"先 JPEG 50 再模糊 σ2"，和"先模糊再 JPEG"比较：顺序重要吗？
 #    (CNNDetection 的 `data_augment` 先模糊后 JPEG。)
-# 3. 用 `dfdlab.train.fit` 给 NPR 加上 Blur+JPEG(0.5) 数据增强（`recipe("npr", blur_jpeg_prob=0.5)`），
+# 3. 给 NPR 加上 Blur+JPEG(0.5) 数据增强：`r = recipe("npr", blur_jpeg_prob=0.5)`，训练集用
+#    `model.transform("train", augment=r.augmentation())`、验证集用 `model.transform("val", augment=r.augmentation())`，
+#    再用 `dfdlab.train.fit(model, train_set, val_set, r, ...)` 训练（命令行 `dfdlab train --detector npr
+#    --blur-jpeg-prob 0.5 ...` 也是这样搭的；recipe 只是数据，真正加模糊和 JPEG 的是 transform）。
 #    它在 JPEG 30 下的 AP 能追上 UnivFD 的替身吗？代价是什么？
 # 4. 成本表里 LGrad 的吞吐量为什么最低？如果把梯度图缓存到磁盘 (`LGrad(cache_dir=...)`)，训练和测试各能省多少？
 # 5. 读 `dfdlab.suites.SUITES["univfd"]`：为什么 SAN 和 SITD 只用了 100 + 100 张？这对它们的 AP 意味着什么？
