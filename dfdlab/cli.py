@@ -271,6 +271,16 @@ def _split_set(root: Path, classes: list[str], transform) -> object:
         raise UserError(_one_line(e)) from None
 
 
+def _train_recipe(args, cls: type):
+    """``--recipe`` (default: the detector's own) with the ``--epochs``/``--batch-size``/``--blur-jpeg-prob`` overrides."""
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                   ("blur_jpeg_prob", args.blur_jpeg_prob)) if v is not None}
+    try:
+        return recipe(args.recipe or cls.recipe, **overrides)
+    except KeyError as e:
+        raise UserError(f"{_one_line(e)} (detector {args.detector!r} names recipe {cls.recipe!r}; pass --recipe)") from None
+
+
 def _cmd_train(args) -> int:
     cls = _detector_class(args.detector)
     root = _existing_dir(args.data, "data root")
@@ -279,12 +289,7 @@ def _cmd_train(args) -> int:
         if not p.is_dir():
             raise UserError(f"{p} is missing: --data must hold {args.train_split}/ and {args.val_split}/ "
                             "(ForenSynths layout <split>/<class>/{0_real,1_fake}; see `dfdlab data check`)")
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                   ("blur_jpeg_prob", args.blur_jpeg_prob)) if v is not None}
-    try:
-        r = recipe(args.recipe or cls.recipe, **overrides)
-    except KeyError as e:
-        raise UserError(f"{_one_line(e)} (detector {args.detector!r} names recipe {cls.recipe!r}; pass --recipe)") from None
+    r = _train_recipe(args, cls)
     seed = r.seed if args.seed is None else args.seed
     if seed is not None:
         seed_everything(seed)  # before the model is built, as NPR's train.py does
@@ -300,14 +305,18 @@ def _cmd_train(args) -> int:
         raise UserError(_one_line(e)) from None
     finally:
         train.end_distributed()
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(result.history.to_string(index=False))
-        print(f"best: {result.best_path} (epoch {result.best_epoch}); last: {result.last_path}")
-        skipped = result.extra["skipped"]
-        if skipped:
-            listed = result.last_path.parent / "train_skipped.csv"
-            _print_skipped(skipped, f"skipped {len(skipped)} unreadable training file(s) (listed in {listed}):")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks
+        _print_fit(result)
     return 0
+
+
+def _print_fit(result) -> None:
+    print(result.history.to_string(index=False))
+    print(f"best: {result.best_path} (epoch {result.best_epoch}); last: {result.last_path}")
+    skipped = result.extra["skipped"]
+    if skipped:
+        listed = result.last_path.parent / "train_skipped.csv"
+        _print_skipped(skipped, f"skipped {len(skipped)} unreadable training file(s) (listed in {listed}):")
 
 
 # --------------------------------------------------------------------------- eval
