@@ -1,7 +1,7 @@
 """Scoring detectors as the papers do: per-generator AP and accuracy, and their unweighted mean.
 
-The rules mirror CNNDetection's ``validate.py``, copied unchanged into NPR and LGrad
-(PAPERS.md §0 and §4 item 7):
+The rules mirror CNNDetection's ``validate.py`` and ``eval.py``, copied unchanged into NPR
+and LGrad (Wang et al., CVPR 2020):
 
 * ``y_score = sigmoid(logit)``; AP is ``sklearn.metrics.average_precision_score`` on it;
 * accuracy uses the **strict** rule ``y_score > 0.5`` (a score of exactly 0.5 is "real");

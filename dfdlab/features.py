@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .checkpoints import read_checkpoint
 from .config import home
 from .data.folders import ImageList
 from .data.skipping import BadImage, collate_skip_bad, report_skipped, skip_bad
@@ -159,7 +160,7 @@ def extract_features(model, source, transform: Callable | None = None, batch_siz
     """Features of every image in ``source``, read from the on-disk cache when present.
 
     Args:
-        model: a ``dfdlab.detectors.ufd.UnivFD`` (anything with ``features``, ``backbone_name``
+        model: a ``dfdlab.detectors.univfd.UnivFD`` (anything with ``features``, ``backbone_name``
             and ``weights_digest()``).
         source: a ForenSynths dataset (its ``.samples``; its own transform is not used) or a
             list of ``(path, label)``.
@@ -178,7 +179,7 @@ def extract_features(model, source, transform: Callable | None = None, batch_siz
     key, meta = cache_key(model, preprocessing, items, content_hash)
     path = cache_path(model.backbone_name, key)
     if path.exists():
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        blob = read_checkpoint(path)  # weights only, a damaged file named
         log.info("feature cache hit: %s", path)
         return FeatureSet(blob["features"], blob["labels"], list(blob["paths"]),
                           [BadImage(*b) for b in blob["skipped"]], key, dict(blob["meta"]), from_cache=True)

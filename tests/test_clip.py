@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -200,3 +201,26 @@ def test_absent_weights_give_a_clear_message(tmp_path):
         P.load_clip("ViT-B-32", pretrained_tag="laion2b_s34b_b79k")
     with pytest.raises(ValueError, match="weights=PATH"):
         P.load_clip("ViT-L-14")
+
+
+def test_clip_file_with_wrong_keys_lists_them_and_names_the_file(tiny_vit_config, tmp_path):
+    """CLIP goes through dfdlab's one checkpoint reader: strict, weights only, every wrong key listed."""
+    import open_clip
+
+    from dfdlab.checkpoints import CheckpointError
+
+    torch.manual_seed(0)
+    source = open_clip.create_model(tiny_vit_config, pretrained=None)
+    sd = source.state_dict()
+    renamed = {("visual.post_norm.weight" if k == "visual.ln_post.weight" else k): v for k, v in sd.items()}
+    path = tmp_path / "renamed_clip.pt"
+    torch.save({"epoch": 3, "state_dict": renamed}, path)  # open_clip's training checkpoint layout
+    with pytest.raises(CheckpointError) as e:
+        P.load_clip(tiny_vit_config, weights=path, format="open_clip")
+    msg = str(e.value)
+    assert "renamed_clip.pt" in msg
+    assert "missing keys (1): visual.ln_post.weight" in msg and "unexpected keys (1): visual.post_norm.weight" in msg
+    # a pickled Python object is refused (weights_only), naming the file
+    torch.save({"state_dict": sd, "args": argparse.Namespace(lr=1.0)}, tmp_path / "with_args.pt")
+    with pytest.raises(CheckpointError, match="with_args.pt.*weights only"):
+        P.load_clip(tiny_vit_config, weights=tmp_path / "with_args.pt", format="open_clip")

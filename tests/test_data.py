@@ -15,9 +15,16 @@ from torch.utils.data import DataLoader
 
 import dfdlab.data as data
 from dfdlab.data import ImageError, load_rgb
-from dfdlab.data.folders import (BadImage, ForenSynths, LayoutError, check_layout, collate_skip_bad,
-                                 generator_sets, read_manifest, skip_bad)
-
+from dfdlab.data.folders import (
+    BadImage,
+    ForenSynths,
+    LayoutError,
+    check_layout,
+    collate_skip_bad,
+    generator_sets,
+    read_manifest,
+    skip_bad,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -7,6 +7,7 @@ import warnings
 
 import dfdlab  # noqa: F401  (compat shim before torchvision)
 
+# isort: split
 import numpy as np
 import pytest
 import torch

@@ -1,13 +1,13 @@
 """Pretrained CLIP through open_clip: by name and tag, or from a local file.
 
 Lesson 03 (``notebooks/03_clip.ipynb``) explains this module; the UnivFD detector
-(``dfdlab.detectors.ufd``) builds on it.
+(``dfdlab.detectors.univfd``) builds on it.
 
-What UnivFD needs (PAPERS.md §2.2): OpenAI CLIP ViT-L/14 in **fp32**, in **eval** mode,
-built from OpenAI's ``ViT-L-14.pt`` (a TorchScript archive) exactly as the official code
-does with ``clip.load("ViT-L/14", device="cpu", jit=False)`` (read the archive's state dict,
-build a plain model, ``.float()``), and the feature ``ln_post(x[:, 0, :]) @ proj``
-(768-d, **not** L2-normalised).
+What UnivFD needs (Ojha et al., CVPR 2023; official ``models/clip_models.py``): OpenAI
+CLIP ViT-L/14 in **fp32**, in **eval** mode, built from OpenAI's ``ViT-L-14.pt`` (a
+TorchScript archive) exactly as the official code does with ``clip.load("ViT-L/14",
+device="cpu", jit=False)`` (read the archive's state dict, build a plain model,
+``.float()``), and the feature ``ln_post(x[:, 0, :]) @ proj`` (768-d, **not** L2-normalised).
 
 Three things must be right to reproduce OpenAI's numbers:
 
@@ -35,8 +35,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import _compat  # noqa: F401  (open_clip imports torchvision)
-from .. import hub
+from .. import _compat, hub  # noqa: F401  (_compat: the torchvision shim, open_clip imports torchvision)
+from ..checkpoints import CheckpointError, load_state_dict_strict, read_checkpoint, unwrap_state_dict
 from ..config import home
 
 #: (open_clip model name, pretrained tag) -> dfdlab.hub asset name.
@@ -79,9 +79,10 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], s
       on the CPU and only its ``state_dict()`` is kept, as OpenAI's ``clip.load(jit=False)``
       and open_clip's ``load_openai_model`` do. (TorchScript archives cannot be read with
       ``weights_only=True``; ``torch.jit.load`` runs no pickled Python.)
-    - Anything else goes through ``torch.load(weights_only=True)`` (or safetensors); the
-      wrappers ``{'state_dict': ...}`` / ``{'model': ...}`` of training checkpoints are
-      unwrapped and a DDP ``module.`` prefix is stripped.
+    - Anything else goes through dfdlab's one checkpoint reader (``dfdlab.checkpoints``:
+      ``torch.load(weights_only=True)`` or safetensors; the wrappers ``{'state_dict': ...}``
+      / ``{'model': ...}`` of training checkpoints unwrapped, a DDP ``module.`` prefix
+      stripped; an unreadable file raises ``CheckpointError`` naming it).
     """
     path = Path(path)
     if not path.is_file():
@@ -91,26 +92,10 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], s
     if is_torchscript_archive(path):
         archive = torch.jit.load(str(path), map_location="cpu")
         return {k: v.detach().clone() for k, v in archive.state_dict().items()}, "torchscript"
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        obj = load_file(str(path), device="cpu")
-    else:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except (RuntimeError, OSError, EOFError, ValueError) as e:
-            raise ValueError(f"{path} is neither a TorchScript archive nor a torch state dict that "
-                             f"loads with weights_only=True ({type(e).__name__}: {e})") from None
-    if isinstance(obj, dict) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
-        for key in ("state_dict", "model"):
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not obj:
-        raise ValueError(f"{path} holds a {type(obj).__name__}, not a CLIP state dict")
-    if all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    return obj, "state_dict"
+    sd = unwrap_state_dict(read_checkpoint(path), source=f"CLIP weights {path}")
+    if not sd:
+        raise CheckpointError(f"CLIP weights {path} hold an empty state dict")
+    return dict(sd), "state_dict"
 
 
 def looks_like_openai(state_dict: dict[str, torch.Tensor]) -> bool:
@@ -174,7 +159,7 @@ def _check_architecture(name: str, arch: dict, path) -> None:
         return
     fits = [n for n in open_clip.list_models() if _config_architecture(n) == arch]
     diff = {k: (arch[k], want[k]) for k in arch if arch[k] != want[k]}
-    raise ValueError(f"{path} does not hold a {name}: (file, {name}) differ in {diff}. "
+    raise CheckpointError(f"{path} does not hold a {name}: (file, {name}) differ in {diff}. "
                      f"Models with this file's shapes: {', '.join(fits[:6]) or 'none known to open_clip'}")
 
 
@@ -212,8 +197,8 @@ def clip_preprocess(image_size: int = 224):
     """OpenAI's CLIP preprocessing (``clip/clip.py::_transform``): resize the shorter side to
     ``image_size`` (bicubic), centre crop, RGB, ToTensor, CLIP mean/std.
 
-    UnivFD's *test* pipeline differs (native centre crop, no resize; PAPERS.md §2.1):
-    use ``dfdlab.data.transforms.ufd_test`` for the detector.
+    UnivFD's *test* pipeline differs (native centre crop, no resize; official ``validate.py``):
+    use ``dfdlab.data.transforms.univfd_test`` for the detector.
     """
     import open_clip
 
@@ -289,7 +274,7 @@ def _load_file(name: str, path: Path, format: str, quick_gelu: bool | None) -> n
     model = _new_model_plain(name, quick_gelu)
     if "logit_scale" in sd and sd["logit_scale"].ndim != model.logit_scale.ndim:
         sd["logit_scale"] = sd["logit_scale"].reshape(model.logit_scale.shape)
-    _load_strict(model, sd, path)
+    load_state_dict_strict(model, sd, source=f"CLIP weights {path}")
     return model
 
 
@@ -310,22 +295,8 @@ def build_from_openai_state_dict(name: str, state_dict: dict, quick_gelu: bool =
         raise ValueError(f"{source}: input_resolution {int(extra['input_resolution'])} disagrees with the "
                          f"positional embedding ({arch['image_size']} px)")
     model = _new_model(name, quick_gelu)
-    _load_strict(model, sd, source)
+    load_state_dict_strict(model, sd, source=f"CLIP weights {source}")
     return model
-
-
-def _load_strict(model: nn.Module, sd: dict, source) -> None:
-    own = model.state_dict()
-    missing = sorted(set(own) - set(sd))
-    unexpected = sorted(set(sd) - set(own))
-    if missing or unexpected:
-        raise ValueError(f"{source} does not fit {type(model).__name__}: missing keys {missing[:8]}"
-                         f"{' ...' if len(missing) > 8 else ''}, unexpected keys {unexpected[:8]}"
-                         f"{' ...' if len(unexpected) > 8 else ''}")
-    bad = [k for k in own if own[k].shape != sd[k].shape]
-    if bad:
-        raise ValueError(f"{source}: shape mismatch for {[(k, tuple(sd[k].shape), tuple(own[k].shape)) for k in bad[:5]]}")
-    model.load_state_dict(sd, strict=True)
 
 
 def _load_open_clip_tag(name: str, tag: str, fetch: bool) -> nn.Module:
@@ -355,7 +326,7 @@ def image_features(model: nn.Module, x: torch.Tensor, projected: bool = True) ->
     """CLIP image features, written out as OpenAI's ``VisionTransformer.forward`` (``clip/model.py``).
 
     ``projected=True``: ``ln_post(x[:, 0, :]) @ proj``, identical to ``encode_image`` (768-d for
-    ViT-L/14; UnivFD's feature, PAPERS.md §2.2; not L2-normalised).
+    ViT-L/14; UnivFD's feature, official ``models/clip_models.py``; not L2-normalised).
     ``projected=False``: ``ln_post(x[:, 0, :])``, the class token before the projection (1024-d).
     ``model`` is a CLIP model or its ``.visual``; ``x`` is a preprocessed batch ``[N, 3, H, W]``.
     Runs under ``torch.no_grad`` (a frozen backbone).

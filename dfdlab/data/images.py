@@ -1,7 +1,7 @@
 """Robust image decoding: ``load_rgb(path)`` returns a PIL RGB image or raises ``ImageError``.
 
 The official repositories decode with ``PIL.Image.open(path).convert('RGB')`` under
-``ImageFile.LOAD_TRUNCATED_IMAGES = True`` (PAPERS.md §4.1). ``load_rgb`` gives the same
+``ImageFile.LOAD_TRUNCATED_IMAGES = True`` (CNNDetection ``data/datasets.py``, copied into NPR and LGrad). ``load_rgb`` gives the same
 pixels for every image those code paths handle, and a clear, catchable error naming the file
 for the rest. What happens to each kind of difficult input:
 
