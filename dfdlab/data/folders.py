@@ -21,11 +21,13 @@ one mechanism). With the default ``on_error="raise"`` a bad file raises
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
@@ -332,6 +334,31 @@ def _where(root: Path, group: Path) -> tuple[str, str, str]:
     return split, rel[0], "/".join(rel[1:])
 
 
+def per_label_subset(dataset: ForenSynths, per_label: int | None, classes: Sequence[str] | None = None,
+                     seed: int = 0) -> ForenSynths:
+    """A copy of ``dataset`` with at most ``per_label`` reals and ``per_label`` fakes, chosen at random.
+
+    For a quick run on part of a set. ``classes`` keeps only those class folders of a
+    multi-class set first. The choice is ``numpy.random.default_rng(seed).choice`` without
+    replacement, reals first, and the kept files stay in the dataset's order. ``per_label``
+    of ``None`` or 0 keeps every file. This is not a paper's protocol; UnivFD's test-set
+    sampling is ``dfdlab.detectors.univfd.univfd_subset``.
+    """
+    items = [s for s in dataset.samples
+             if classes is None or Path(s[0]).relative_to(dataset.root).parts[0] in classes]
+    if per_label:
+        rng = np.random.default_rng(seed)
+        keep = []
+        for label in (0, 1):
+            idx = [i for i, s in enumerate(items) if s[1] == label]
+            keep += rng.choice(idx, min(per_label, len(idx)), replace=False).tolist()
+        items = [items[i] for i in sorted(keep)]
+    subset = copy.copy(dataset)
+    subset.samples = items
+    subset.targets = [y for _, y in items]
+    return subset
+
+
 _COUNT_COLUMNS = ["split", "generator", "class", "real", "fake", "ignored"]
 
 
@@ -440,7 +467,7 @@ class _LayoutCheck:
         return n_img, n_other
 
 __all__ = [
-    "ForenSynths", "generator_sets", "check_layout", "read_manifest", "find_manifest", "LayoutReport",
+    "per_label_subset", "ForenSynths", "generator_sets", "check_layout", "read_manifest", "find_manifest", "LayoutReport",
     "LayoutError", "BadImage", "SkippingBatch", "ImageList", "skip_bad", "collate_skip_bad", "IMG_EXTENSIONS",
     "LABEL_FOLDERS",
 ]
