@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 
 import dfdlab
-from dfdlab.data import ForenSynths, generator_sets
+from dfdlab.data import ForenSynths, generator_sets, per_label_subset
 from dfdlab.data import transforms as T
 from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.npr import npr_residual, npr_residual_window, official_fingerprint
@@ -290,22 +290,10 @@ npr_fit.history.round(4)
 
 
 # %%
-def subsample(ds, n, seed=0):
-    # n images per label, a fixed random choice (the quick profile scores a subset)
-    if n is None:
-        return ds
-    rng = np.random.default_rng(seed)
-    keep = []
-    for label in (0, 1):
-        idx = [i for i, (_, y) in enumerate(ds.samples) if y == label]
-        keep += sorted(rng.choice(idx, size=min(n, len(idx)), replace=False).tolist())
-    ds.samples = [ds.samples[i] for i in keep]
-    ds.targets = [y for _, y in ds.samples]
-    return ds
-
 def test_sets(model, n):
+    # n images per label, a fixed random choice (the quick profile scores a subset)
     sets = generator_sets(test_root, transform=model.transform(train=False))
-    return {g: subsample(s, n) for g, s in sets.items() if test_names is None or g in test_names}
+    return {g: per_label_subset(s, n) for g, s in sets.items() if test_names is None or g in test_names}
 
 def with_family(table):
     t = paper_style(table)[["generator", "n", "ap", "acc", "r_acc", "f_acc"]].copy()

@@ -31,7 +31,6 @@
 # retraining.
 
 # %%
-import copy
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ from PIL import Image
 
 import dfdlab
 from dfdlab import hub
-from dfdlab.data import ForenSynths, generator_sets, load_rgb
+from dfdlab.data import ForenSynths, generator_sets, load_rgb, per_label_subset
 from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.lgrad import (StyleGANDiscriminator, gradient_map, load_stylegan_discriminator,
                                     official_gradient_png)
@@ -142,24 +141,8 @@ print(d_note)
 print(f"{sum(p.numel() for p in D.parameters()):,} parameters in the transformation model")
 
 
-def limit(ds, per_class, classes=None, seed=0):
-    """A copy of a ForenSynths set with at most ``per_class`` reals and fakes (and only ``classes``)."""
-    ds = copy.copy(ds)
-    items = [s for s in ds.samples if classes is None or s[0].parent.parent.name in classes]
-    if per_class:
-        rng = np.random.default_rng(seed)
-        keep = []
-        for y in (0, 1):
-            idx = [i for i, s in enumerate(items) if s[1] == y]
-            keep += sorted(rng.choice(idx, min(per_class, len(idx)), replace=False).tolist())
-        items = [items[i] for i in sorted(keep)]
-    ds.samples = items
-    ds.targets = [y for _, y in items]
-    return ds
-
-
 classes = None if cfg.train_classes.startswith("all") else cfg.train_classes.split(",")
-test_sets = {g: limit(ds, cfg.test_per_class) for g, ds in generator_sets(test_root).items()}
+test_sets = {g: per_label_subset(ds, cfg.test_per_class) for g, ds in generator_sets(test_root).items()}
 family = {g: ds.family for g, ds in generator_sets(test_root).items()}
 for g, ds in test_sets.items():
     print(f"{g:<20} family {str(family[g]):<14} {len(ds)} images")
@@ -238,8 +221,8 @@ def train_lgrad(discriminator, tag):
     dfdlab.seed_everything(0)
     model = build("lgrad", discriminator=discriminator, image_size=cfg.image_size, crop_size=cfg.crop_size,
                   pretrained=cfg.imagenet_init)
-    train_set = limit(ForenSynths(train_root, transform=model.transform(True)), cfg.train_per_class, classes)
-    val_set = limit(ForenSynths(val_root, transform=model.transform(False)), cfg.val_per_class, classes)
+    train_set = per_label_subset(ForenSynths(train_root, transform=model.transform(True)), cfg.train_per_class, classes)
+    val_set = per_label_subset(ForenSynths(val_root, transform=model.transform(False)), cfg.val_per_class, classes)
     out = dfdlab.home() / "lessons" / "06_lgrad" / f"{cfg.profile}-{tag}"
     t0 = time.time()
     res = fit(model, train_set, val_set, recipe("lgrad", epochs=cfg.epochs, batch_size=cfg.batch_size,

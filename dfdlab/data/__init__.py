@@ -21,6 +21,7 @@ _LAZY = {
     "ForenSynths": "folders",
     "generator_sets": "folders",
     "check_layout": "folders",
+    "per_label_subset": "folders",
     "read_manifest": "folders",
     "LayoutReport": "folders",
     "LayoutError": "folders",
