@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import http.server
 import io
@@ -126,43 +125,87 @@ def test_checksums_full_and_partial(monkeypatch):
 
 
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``payload`` with HTTP ranges, like a CDN; can drop a connection or ignore ranges."""
+
     payload = b""
-    fail_after: int | None = None  # first request stops early, like a dropped connection
+    drop_after: int | None = None  # the next answer announces the full length, then stops after this many bytes
+    honour_range = True
 
     def do_GET(self):  # noqa: N802
+        cls = type(self)
         start = 0
-        if "Range" in self.headers:
+        if "Range" in self.headers and cls.honour_range:
             start = int(self.headers["Range"].split("=")[1].split("-")[0])
+            if start >= len(cls.payload):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(cls.payload)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(cls.payload) - 1}/{len(cls.payload)}")
         else:
             self.send_response(200)
-        body = self.payload[start:]
-        if type(self).fail_after is not None:
-            body, type(self).fail_after = body[: type(self).fail_after], None
+        body = cls.payload[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if cls.drop_after is not None:
+            body, cls.drop_after = body[: cls.drop_after], None
+            self.close_connection = True
         self.wfile.write(body)
 
     def log_message(self, *args):
         pass
 
 
-def test_download_resumes_and_verifies(monkeypatch):
-    payload = bytes(range(256)) * 400
-    handler = type("H", (_RangeHandler,), {"payload": payload, "fail_after": None})
+def _serve(payload: bytes):
+    handler = type("H", (_RangeHandler,), {"payload": payload})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, handler, f"http://127.0.0.1:{server.server_port}/toy.bin"
+
+
+def test_download_resumes_after_a_dropped_connection_and_verifies(monkeypatch):
+    payload = bytes(range(256)) * 400
+    server, handler, url = _serve(payload)
     try:
-        url = f"http://127.0.0.1:{server.server_port}/toy.bin"
         asset = _register(monkeypatch, url=url, sha256=hashlib.sha256(payload).hexdigest())
-        # an earlier, interrupted download left the first 10000 bytes
         part = asset.target.with_name("toy.bin.part")
-        part.parent.mkdir(parents=True)
-        part.write_bytes(payload[:10000])
-        assert hub.fetch("toy").read_bytes() == payload
+        handler.drop_after = 10000  # the connection drops after 10000 bytes
+        with pytest.raises(hub.AssetMissing, match="stopped after 10,000 bytes.*again to resume") as e:
+            hub.fetch("toy")
+        assert "\n" not in str(e.value) and part.read_bytes() == payload[:10000]
+        assert hub.fetch("toy").read_bytes() == payload  # asks for bytes=10000- and appends
         assert not part.exists()
+
+        # A .part that is already whole: the server answers 416, the file is verified and kept.
+        asset.target.unlink()
+        part.write_bytes(payload)
+        assert hub.fetch("toy").read_bytes() == payload
+        # A server that ignores ranges sends everything again: the .part is overwritten, not appended to.
+        asset.target.unlink()
+        part.write_bytes(payload[:5000])
+        handler.honour_range = False
+        assert hub.fetch("toy").read_bytes() == payload
+        # A corrupt download is removed and reported.
+        _register(monkeypatch, url=url, sha256="0" * 64)
+        asset.target.unlink()
+        with pytest.raises(hub.ChecksumMismatch, match="removed"):
+            hub.fetch("toy")
+        assert not part.exists() and not asset.target.exists()
     finally:
         server.shutdown()
+
+
+def test_download_errors_are_one_paragraph(monkeypatch):
+    with socket.socket() as s:  # a port nothing listens on: offline
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _register(monkeypatch, url=f"http://127.0.0.1:{port}/toy.bin", sha256="0" * 64)
+    with pytest.raises(hub.AssetMissing) as e:
+        hub.fetch("toy")
+    msg = str(e.value)
+    assert "Could not download 'toy'" in msg and "dfdlab assets --fetch toy" in msg and "\n" not in msg
 
 
 def test_safe_extract_refuses_paths_outside(tmp_path):
