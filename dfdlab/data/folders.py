@@ -1,6 +1,7 @@
 """The ForenSynths folder layout: a dataset per generator, a layout check, the manifest.
 
-Layout (CNNDetection, PAPERS.md §0), shared by the real benchmarks and the mini benchmark::
+Layout (CNNDetection ``data/__init__.py``: one ``ImageFolder`` per class, concatenated), shared
+by the real benchmarks and the mini benchmark::
 
     <root>/{train,val}/<class>/{0_real,1_fake}/*.png
     <root>/test/<generator>/{0_real,1_fake}/*               single-class generator
@@ -67,7 +68,7 @@ def _groups(root: Path, label_folders: Sequence[str]) -> list[Path]:
 
 
 class ForenSynths(Dataset):
-    """One generator folder of a ForenSynths-style benchmark, classes pooled (PAPERS.md §0).
+    """One generator folder of a ForenSynths-style benchmark, classes pooled (CNNDetection ``eval.py``).
 
     ``root`` is ``<gen>/{0_real,1_fake}`` or ``<gen>/<class>/{0_real,1_fake}`` (every class
     pooled, as the official ``ConcatDataset`` of one ``ImageFolder`` per class). Classes are
