@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..checkpoints import CheckpointError, load_state_dict_strict, read_checkpoint
 from ..files import atomic_torch_save
 from .dcgan import Discriminator, Generator
 
@@ -130,17 +131,15 @@ def load_pair(path: str | Path) -> tuple[Generator, Discriminator]:
     if not path.is_file():
         raise FileNotFoundError(f"no GAN checkpoint at {path}; build the mini benchmark with dfdlab.data.build_mini() "
                                 f"or train one with dfdlab.gan.train_gan(..., checkpoint=path)")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    missing = {"G", "D", "config"} - set(obj)
+    obj = read_checkpoint(path)
+    missing = {"G", "D", "config"} - set(obj if isinstance(obj, dict) else ())
     if missing:
-        raise ValueError(f"{path} is not a dfdlab GAN checkpoint: keys {sorted(missing)} are missing")
-    G = Generator(**obj["config"]["G"])
-    D = Discriminator(**obj["config"]["D"])
-    G.load_state_dict(obj["G"], strict=True)
-    D.load_state_dict(obj["D"], strict=True)
+        raise CheckpointError(f"{path} is not a dfdlab GAN checkpoint: keys {sorted(missing)} are missing")
+    G = load_state_dict_strict(Generator(**obj["config"]["G"]), obj["G"], source=f"checkpoint {path} ['G']")
+    D = load_state_dict_strict(Discriminator(**obj["config"]["D"]), obj["D"], source=f"checkpoint {path} ['D']")
     return G.eval(), D.eval()
 
 
 def load_history(path: str | Path) -> list:
     """The loss history stored in a :func:`save_pair` checkpoint."""
-    return torch.load(Path(path), map_location="cpu", weights_only=True)["history"]
+    return read_checkpoint(path)["history"]
