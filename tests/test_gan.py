@@ -5,10 +5,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dfdlab.gan import (UPSAMPLERS, AutoEncoder, Discriminator, Generator, UpsampleOnly, discriminator_loss,
-                        generator_loss_minimax, generator_loss_nonsaturating, load_pair, sample, save_pair, train_gan)
+from dfdlab.checkpoints import CheckpointError
+from dfdlab.gan import (
+    UPSAMPLERS,
+    AutoEncoder,
+    Discriminator,
+    Generator,
+    UpsampleOnly,
+    discriminator_loss,
+    generator_loss_minimax,
+    generator_loss_nonsaturating,
+    load_pair,
+    sample,
+    train_gan,
+)
 from dfdlab.viz.frequency import kernel_overlap, peak_mask, upsampling_energy_ratio
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -63,7 +74,7 @@ def test_training_checkpoint_roundtrip(tmp_path):
     obj = torch.load(tmp_path / "g.pth", weights_only=True)
     obj["config"]["G"]["ngf"] = 16
     torch.save(obj, tmp_path / "wrong.pth")
-    with pytest.raises(RuntimeError, match="size mismatch"):
+    with pytest.raises(CheckpointError, match="shape mismatches"):
         load_pair(tmp_path / "wrong.pth")
 
 

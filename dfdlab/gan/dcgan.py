@@ -67,7 +67,7 @@ class Generator(nn.Module):
         self.nz, self.ngf, self.upsample, self.nc = nz, ngf, upsample, nc
         ch = [ngf * 8, ngf * 4, ngf * 2, ngf]
         layers: list[nn.Module] = [nn.ConvTranspose2d(nz, ch[0], 4, 1, 0, bias=False), nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
-        for cin, cout in zip(ch[:-1], ch[1:]):
+        for cin, cout in zip(ch[:-1], ch[1:], strict=True):
             layers += [upsample_block(cin, cout, upsample), nn.BatchNorm2d(cout), nn.ReLU(True)]
         layers += [upsample_block(ch[-1], nc, upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)

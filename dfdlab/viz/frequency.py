@@ -91,7 +91,7 @@ def plot_spectra(spectra: Mapping[str, np.ndarray], ncols: int = 4, size: float 
     fig, axes = plt.subplots(nrows, min(ncols, len(names)), figsize=(size * min(ncols, len(names)), size * nrows),
                              squeeze=False)
     ref = spectra[relative_to] if relative_to else None
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat[: len(names)], names, strict=True):  # the grid may have spare panels
         s = spectra[name] - ref if ref is not None and name != relative_to else spectra[name]
         ax.imshow(s, cmap="RdBu_r" if ref is not None and name != relative_to else "magma")
         ax.set_title(name if ref is None or name == relative_to else f"{name} - {relative_to}", fontsize=8)
@@ -123,7 +123,7 @@ def plot_checkerboard(configs: Iterable[tuple[int, int, int]] = ((3, 2, 1), (4, 
     """Overlap counts for ``(kernel, stride, layers)`` settings (see :func:`kernel_overlap`)."""
     configs = list(configs)
     fig, axes = plt.subplots(1, len(configs), figsize=(size * len(configs), size), squeeze=False)
-    for ax, (k, s, n) in zip(axes.flat, configs):
+    for ax, (k, s, n) in zip(axes.flat, configs, strict=True):
         c = kernel_overlap(k, s, size=12, layers=n)
         c = c[:12, :12]
         ax.imshow(c, cmap="viridis", interpolation="nearest")
