@@ -6,6 +6,7 @@ import collections
 
 import dfdlab  # noqa: F401  (compat shim before torchvision)
 
+# isort: split
 import cv2
 import numpy as np
 import pytest
@@ -78,7 +79,7 @@ def test_stylegan_d_has_genforce_keys_ops_and_loads_strictly(tmp_path):
     raw = tmp_path / "karras2019stylegan-bedrooms-256x256_discriminator.pth"
     torch.save(collections.OrderedDict(sd), raw)
     D2 = load_stylegan_discriminator(raw)
-    assert all(torch.equal(a, b) for a, b in zip(D2.state_dict().values(), sd.values()))
+    assert all(torch.equal(a, b) for a, b in zip(D2.state_dict().values(), sd.values(), strict=True))
     assert not D2.training and not any(p.requires_grad for p in D2.parameters())
     conv = tmp_path / "genforce.pth"
     torch.save({"generator": {}, "discriminator": sd, "generator_smooth": {}}, conv)
@@ -103,6 +104,31 @@ def test_batched_gradient_maps_equal_one_image_at_a_time_256():
     assert torch.equal(gradient_map(D, x[:3], quantize=True), quantize_like_cv2(one[:3]))
     assert float(one.amin()) == 0.0 and float(one.amax()) == 255.0
     assert D.training  # gradient_map ran D in eval mode and restored its mode
+
+
+def test_fast_method_is_the_same_gradient_with_fewer_operations():
+    """method="fast": rewritten down-sampling and a hand-written backward compute the same function."""
+    torch.manual_seed(3)
+    D = StyleGANDiscriminator(64).requires_grad_(False)
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    # In float64 rounding cannot flip a LeakyReLU slope: the two are the same map.
+    D64 = StyleGANDiscriminator(64).requires_grad_(False)
+    D64.load_state_dict(D.state_dict())
+    D64.double()
+    exact = gradient_map(D64, x.double(), method="loop")
+    fast = gradient_map(D64, x.double(), method="fast")
+    assert torch.allclose(fast, exact, rtol=0, atol=1e-9 * 255)
+    # In float32 they agree up to rounding (which may flip a few LeakyReLU slopes near 0): the typical
+    # value within 1e-3 levels, the quantised maps almost equal.
+    one, fast32 = gradient_map(D, x, method="loop"), gradient_map(D, x, method="fast")
+    assert fast32.dtype == torch.float32 and fast32.shape == one.shape
+    assert float((fast32 - one).abs().median()) < 1e-3
+    q = (quantize_like_cv2(fast32).int() - quantize_like_cv2(one).int()).abs()
+    assert float((q > 0).float().mean()) < 0.01 and int(q.max()) <= 3
+    with pytest.raises(ValueError, match="StyleGANDiscriminator"):
+        from dfdlab.gan.dcgan import Discriminator
+
+        gradient_map(Discriminator(), torch.zeros(1, 3, 64, 64), method="fast")
 
 
 def test_minibatch_stddev_would_mix_images_and_official_png_path(photos, tmp_path):
@@ -188,7 +214,7 @@ def test_detector_pipeline_checkpoints_and_cache(tmp_path):
     loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), torch.tensor([0.0, 1, 0, 1]))
     loss.backward()
     opt.step()
-    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters(), strict=True))
     assert not torch.equal(model.state_dict()["fc.weight"], sd["fc.weight"])
 
     # Official LGrad-*class-*.pth: a raw ResNet-50 OrderedDict, 320 entries; also {'model': ...} and module.

@@ -223,7 +223,7 @@ class StyleGANDiscriminator(nn.Module):
     """StyleGAN (v1) discriminator with the state-dict layout of genforce's conversion.
 
     Settings are those of ``build_model('stylegan', module='discriminator', resolution=256,
-    label_size=0, image_channels=3)`` in ``img2gad_pytorch/gen_imggrad.py`` (PAPERS.md §3.1):
+    label_size=0, image_channels=3)`` in ``img2gad_pytorch/gen_imggrad.py``:
     ``fmaps = min(16384 // res, 512)``; per resolution ``res`` (block ``b``, from the input
     down): ``input{b}`` (1x1 FromRGB), ``layer{2b}`` (3x3 conv) and ``layer{2b+1}`` (3x3 conv +
     blur + 2x down-sampling, fused into a stride-2 conv for ``res >= 128``); at 4x4 the
@@ -359,7 +359,7 @@ def freeze(D: nn.Module) -> nn.Module:
 
 
 # --------------------------------------------------------------------------------------
-# 2. Image -> gradient (PAPERS.md §3.1, official img2gad_pytorch/gen_imggrad.py)
+# 2. Image -> gradient (official img2gad_pytorch/gen_imggrad.py)
 # --------------------------------------------------------------------------------------
 
 
@@ -367,7 +367,7 @@ def freeze(D: nn.Module) -> nn.Module:
 def each_image_alone(D: nn.Module):
     """Make a batched forward of ``D`` compute what batch-size-1 calls would, image by image.
 
-    The official script runs one image per batch (PAPERS.md §3.1): the minibatch-stddev
+    The official script runs one image per batch: the minibatch-stddev
     group is then 1 (a constant channel, no gradient). Here every :class:`MinibatchStd`
     gets group size 1, so each image is its own group, and :class:`StyleGANDiscriminator`'s
     1x1 FromRGB convs, 4x4 block and dense layers (well under 1% of its FLOPs) run one
@@ -415,6 +415,77 @@ def quantize_like_cv2(g: torch.Tensor) -> torch.Tensor:
     return torch.round(g).clamp_(0, 255).to(torch.uint8)
 
 
+def _fused_weight(w: torch.Tensor) -> torch.Tensor:
+    """3x3 kernel -> the 4x4 kernel of conv + 2x2 average pool as one stride-2 conv (StyleGAN ``conv2d_downscale2d``)."""
+    w = F.pad(w, (1, 1, 1, 1))
+    return (w[:, :, 1:, 1:] + w[:, :, :-1, 1:] + w[:, :, 1:, :-1] + w[:, :, :-1, :-1]) * 0.25
+
+
+def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> torch.Tensor:
+    """``∂ sum(D(x)) / ∂x`` for a :class:`StyleGANDiscriminator` at ``lod == 0``, written out by hand.
+
+    The same function as the official batch-1 autograd call, computed with fewer operations
+    (``gradient_map(..., method="fast")``):
+
+    * every down-sampling block (``blur -> conv3x3 -> avg-pool`` below 128 px, the fused
+      stride-2 4x4 conv from 128 px up) is rewritten as ``blur -> 2x2 box filter (stride 1)
+      -> conv3x3 at stride 2``: the same linear map (``avgpool(conv(z)) ==
+      conv_stride2(box(z))`` and ``fused 4x4 == 3x3 (*) box``), 9 instead of 16 (fused) or
+      36 (pooled) multiply-adds per output, so about 35% fewer in all;
+    * the backward is written out (transposed convolutions, ``leaky_relu_backward`` on the
+      saved activations): no autograd graph, no parameter gradients;
+    * channels-last memory layout (faster oneDNN convolutions and depthwise blur on CPU);
+    * the minibatch-stddev channel of the 4x4 block is the batch-1 constant ``sqrt(1e-8)``
+      (each image alone), and it passes no gradient, as in the official batch-1 call.
+
+    The result differs from the official one by float32 rounding (about 1e-6 relative),
+    except where that rounding flips the sign of a pre-activation that is almost exactly
+    0: there the LeakyReLU slope changes (1 vs 0.2) and the gradient around that unit
+    changes visibly (a few quantisation levels on a few pixels). The official float32
+    path has such flips against the exact (float64) gradient as well, just at other units.
+    """
+    def w_(m):
+        return m.weight * m.wscale
+
+    def b_(m):
+        return m.bias * m.bscale
+
+    lrelu_backward = torch.ops.aten.leaky_relu_backward
+    nb = D.num_blocks
+    x = x.contiguous(memory_format=torch.channels_last)
+    first = D.input0
+    h = F.leaky_relu(F.conv2d(x, w_(first), b_(first)), 0.2)
+    saved = [h]
+    for b in range(nb - 1):
+        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
+        h = F.leaky_relu(F.conv2d(h, w_(conv), b_(conv), 1, 1), 0.2)
+        saved.append(h)
+        z = F.conv2d(h, down.blur.kernel, None, 1, 1, 1, h.shape[1])  # the [1,2,1] blur
+        u = F.avg_pool2d(F.pad(z, (1, 1, 1, 1)), 2, 1)  # 2x2 box, stride 1: H+1 rows
+        h = F.leaky_relu(F.conv2d(u, w_(down), b_(down), 2, 0), 0.2)
+        saved.append(h)
+    last = getattr(D, f"layer{2 * (nb - 1)}")
+    dense0, dense1 = getattr(D, f"layer{2 * nb - 1}"), getattr(D, f"layer{2 * nb}")
+    n, w_last = h.shape[0], w_(last)
+    std = torch.full_like(h[:, :1], math.sqrt(D.mbstd.epsilon))  # group 1: std 0, sqrt(0 + eps)
+    h = F.leaky_relu(F.conv2d(torch.cat([h, std], 1), w_last, b_(last), 1, 1), 0.2)
+    saved.append(h)
+    h_dense = F.leaky_relu(F.linear(h.reshape(n, -1), w_(dense0), b_(dense0)), 0.2)
+    # Backward from d sum(score) / d score = 1.
+    g = torch.ones(n, 1, dtype=x.dtype, device=x.device).mm(w_(dense1))
+    g = lrelu_backward(g, h_dense, 0.2, False).mm(w_(dense0)).view(h.shape)
+    g = lrelu_backward(g.contiguous(memory_format=torch.channels_last), saved.pop(), 0.2, False)
+    g = F.conv_transpose2d(g, w_last, None, 1, 1)[:, :-1]  # drop the stddev channel
+    for b in reversed(range(nb - 1)):
+        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
+        g = F.conv_transpose2d(lrelu_backward(g, saved.pop(), 0.2, False), w_(down), None, 2, 0)
+        g = F.avg_pool2d(g, 2, 1)  # transpose of the box filter on the padded map
+        g = F.conv2d(g, down.blur.kernel.flip((2, 3)), None, 1, 1, 1, g.shape[1])  # transpose of the blur
+        g = F.conv_transpose2d(lrelu_backward(g, saved.pop(), 0.2, False), w_(conv), None, 1, 1)
+    g = F.conv_transpose2d(lrelu_backward(g, saved.pop(), 0.2, False), w_(first), None)
+    return g.contiguous()
+
+
 def _raw_gradients(D: nn.Module, x: torch.Tensor, method: str, chunk_size: int | None) -> torch.Tensor:
     n = x.shape[0]
     if method == "loop":
@@ -423,8 +494,14 @@ def _raw_gradients(D: nn.Module, x: torch.Tensor, method: str, chunk_size: int |
         alone = each_image_alone(D)
     elif method == "vmap":
         alone = contextlib.nullcontext()
+    elif method == "fast":
+        if not isinstance(D, StyleGANDiscriminator) or float(D.lod) != 0:
+            raise ValueError("method='fast' is written for StyleGANDiscriminator at lod 0; use 'batched'")
+        # One image at a time: no graph to keep, and the activations of one image stay in cache.
+        with torch.no_grad():
+            return torch.cat([_stylegan_fast_gradients(D, xi) for xi in x.detach().split(chunk_size or 1)])
     else:
-        raise ValueError(f"method={method!r}; use 'batched', 'loop' or 'vmap'")
+        raise ValueError(f"method={method!r}; use 'batched', 'loop', 'vmap' or 'fast'")
     chunk_size = chunk_size or n
     out = []
     # inference_mode(False): gradients are needed even when the caller evaluates under
@@ -457,10 +534,14 @@ def gradient_map(D: nn.Module, x: torch.Tensor, quantize: bool = False, method: 
         method: ``"batched"`` (default) one forward/backward per chunk with each image alone
             in its minibatch-stddev group (:func:`each_image_alone`); ``"loop"`` one image
             per call, literally the official way; ``"vmap"`` ``torch.func.vmap`` over images
-            (for a discriminator with unknown batch-mixing layers).
-        chunk_size: images per forward (default: all).
+            (for a discriminator with unknown batch-mixing layers); ``"fast"`` (a
+            :class:`StyleGANDiscriminator` only) the same gradient with about 35% fewer
+            multiply-adds and a hand-written backward (:func:`_stylegan_fast_gradients`):
+            about 1.5x the official speed on CPU, equal up to float32 rounding, which can
+            flip a few LeakyReLU slopes (a few levels on ~0.2% of the quantised values).
+        chunk_size: images per forward (default: all; ``"fast"``: 1).
 
-    The official script (PAPERS.md §3.1) takes ``autograd.grad(D(x).sum(), x)`` with one
+    The official script (``img2gad_pytorch/gen_imggrad.py``) takes ``autograd.grad(D(x).sum(), x)`` with one
     image per batch, then ``normlize_np`` (:func:`minmax_to_255`) and ``cv2.imwrite`` of
     ``g[..., ::-1]`` (:func:`quantize_like_cv2`; the flip makes the PNG hold the gradient
     channels in RGB order, so no channel swap happens here). ``"batched"`` and ``"loop"``
@@ -564,7 +645,7 @@ class GradientCache:
         self.misses += len(todo)
         if todo:
             fresh = compute(x[todo]).cpu()
-            for i, g in zip(todo, fresh):
+            for i, g in zip(todo, fresh, strict=True):
                 out[i] = g
                 with atomic_open(paths[i], "wb") as f:
                     if quantize:
