@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch import nn
 
 #: Top-level entries that wrap the state dict in training checkpoints, tried in this order.
@@ -58,9 +60,6 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> object:
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes); download or copy it again")
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         device = map_location if isinstance(map_location, str) else "cpu"
         try:
             return load_file(str(path), device=device)

@@ -27,6 +27,7 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
+from . import paper_results
 from .data.images import load_rgb
 from .data.skipping import collate_skip_bad, is_bad, report_skipped, skip_bad
 from .runtime import device as default_device
@@ -345,9 +346,7 @@ def wide(df: pd.DataFrame, metric: str = "acc", index: str = "condition") -> pd.
 
 def paper_table(key: str) -> pd.DataFrame:
     """A published table as data (see ``dfdlab.paper_results.TABLES`` for the keys and sources)."""
-    from .paper_results import paper_table as _pt
-
-    return _pt(key)
+    return paper_results.paper_table(key)
 
 
 def compare_with_paper(ours: pd.DataFrame, key: str, method: str | None = None) -> pd.DataFrame:

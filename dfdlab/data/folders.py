@@ -23,6 +23,7 @@ one mechanism). With the default ``on_error="raise"`` a bad file raises
 from __future__ import annotations
 
 import copy
+import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,8 +312,6 @@ class LayoutReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # notebooks
-        import html
-
         items = "".join(f"<li><b>error</b> {html.escape(e)}</li>" for e in self.errors)
         items += "".join(f"<li>warning {html.escape(w)}</li>" for w in self.warnings)
         status = "OK" if self.ok else "PROBLEMS"
