@@ -40,6 +40,30 @@ def generator_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
     return -F.softplus(fake_logits).mean()
 
 
+def adversarial_step(G: Generator, D: Discriminator, images: torch.Tensor, opt_d: torch.optim.Optimizer,
+                     opt_g: torch.optim.Optimizer, gen: torch.Generator, batch_size: int) -> dict:
+    """One D update on a real and a fake batch, then one G update on the non-saturating loss.
+
+    The order of the PyTorch DCGAN example (``examples/dcgan/main.py``); the batch indices and
+    latents come from ``gen``. Returns the step's ``loss_D``, ``loss_G`` and the mean
+    ``D_real``/``D_fake`` probabilities.
+    """
+    real = images[torch.randint(0, images.shape[0], (batch_size,), generator=gen)]
+    fake = G(torch.randn(batch_size, G.nz, generator=gen))
+    real_logits, fake_logits = D(real), D(fake.detach())
+    loss_d = discriminator_loss(real_logits, fake_logits)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    loss_g = generator_loss_nonsaturating(D(fake))
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return {"loss_D": loss_d.item(), "loss_G": loss_g.item(),
+            "D_real": torch.sigmoid(real_logits.detach()).mean().item(),
+            "D_fake": torch.sigmoid(fake_logits.detach()).mean().item()}
+
+
 @dataclass
 class GANRun:
     """What :func:`train_gan` returns: per-iteration losses and sample grids at checkpoints."""
@@ -56,8 +80,8 @@ def train_gan(G: Generator, D: Discriminator, images: torch.Tensor, iters: int =
               checkpoint: str | Path | None = None, desc: str = "GAN") -> GANRun:
     """Train ``G`` and ``D`` on ``images`` (``[N, 3, H, W]`` in [-1, 1]) for ``iters`` steps.
 
-    One step = one D update on a real and a fake batch, then one G update with the
-    non-saturating loss (as in the PyTorch DCGAN example). Batches are drawn with a
+    Each step is :func:`adversarial_step` (one D update, then one G update with the
+    non-saturating loss, as in the PyTorch DCGAN example). Batches are drawn with a
     seeded ``torch.Generator``, so a run is reproducible. ``callback(step, record)`` is
     called after each step (e.g. a live loss plot). If ``checkpoint`` is given, the pair is
     saved there at the end (:func:`save_pair`).
@@ -73,22 +97,7 @@ def train_gan(G: Generator, D: Discriminator, images: torch.Tensor, iters: int =
     t0 = time.perf_counter()
     bar = tqdm(range(1, iters + 1), desc=desc, disable=not progress, leave=False)
     for step in bar:
-        idx = torch.randint(0, images.shape[0], (batch_size,), generator=gen)
-        real = images[idx]
-        z = torch.randn(batch_size, G.nz, generator=gen)
-        fake = G(z)
-        real_logits, fake_logits = D(real), D(fake.detach())
-        loss_d = discriminator_loss(real_logits, fake_logits)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        loss_g = generator_loss_nonsaturating(D(fake))
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        rec = {"iter": step, "loss_D": loss_d.item(), "loss_G": loss_g.item(),
-               "D_real": torch.sigmoid(real_logits.detach()).mean().item(),
-               "D_fake": torch.sigmoid(fake_logits.detach()).mean().item()}
+        rec = {"iter": step, **adversarial_step(G, D, images, opt_d, opt_g, gen, batch_size)}
         run.history.append(rec)
         if progress and step % 20 == 0:
             bar.set_postfix(loss_D=f"{rec['loss_D']:.2f}", loss_G=f"{rec['loss_G']:.2f}")
