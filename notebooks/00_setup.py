@@ -71,8 +71,10 @@ def write(folder, n):
     for i in range(n):
         Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
 
-write(root / "train/horse/0_real", 4); write(root / "train/horse/1_fake", 4)
-write(root / "test/progan/horse/0_real", 3); write(root / "test/progan/horse/1_fake", 3)
+write(root / "train/horse/0_real", 4)
+write(root / "train/horse/1_fake", 4)
+write(root / "test/progan/horse/0_real", 3)
+write(root / "test/progan/horse/1_fake", 3)
 write(root / "test/stylegan/0_real", 3)                  # mistake 1: no 1_fake folder
 (root / "test/stylegan/notes.txt").write_text("stray")   # mistake 2: a stray file
 
@@ -94,6 +96,7 @@ assert not layout.ok  # both mistakes are reported
 
 # %%
 import matplotlib.pyplot as plt
+
 from dfdlab.evaluate import metrics
 
 rng = np.random.default_rng(1)
@@ -109,15 +112,20 @@ bins = np.linspace(0, 1, 81)
 a1.hist(y_score[y_true == 0], bins=bins, alpha=.7, label="real (0_real)")
 a1.hist(y_score[y_true == 1], bins=bins, alpha=.7, label="fake (1_fake)")
 a1.axvline(0.5, color="k", ls="--", label="threshold 0.5")
-a1.set_xlabel("sigmoid(logit)"); a1.set_title("scores of a shy but perfect ranker"); a1.legend()
+a1.set_xlabel("sigmoid(logit)")
+a1.set_title("scores of a shy but perfect ranker")
+a1.legend()
 a2.plot(thresholds, acc_at, label="accuracy at threshold t")
 a2.axhline(m["ap"], color="C2", ls=":", label=f"AP = {m['ap']:.2f} (threshold-free)")
 a2.axvline(0.5, color="k", ls="--")
 a2.scatter([0.5], [m["acc"]], color="C3", zorder=3, label=f"acc at 0.5 = {m['acc']:.2f}")
 a2.scatter([thresholds[int(np.argmax(acc_at))]], [max(acc_at)], color="C1", zorder=3,
            label=f"oracle acc = {m['acc_oracle']:.2f}")
-a2.set_xlabel("threshold t"); a2.set_ylim(0.4, 1.05); a2.legend(fontsize=8)
-plt.tight_layout(); plt.show()
+a2.set_xlabel("threshold t")
+a2.set_ylim(0.4, 1.05)
+a2.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # AP is 1.0 because every fake outranks every real; accuracy at 0.5 is 0.5 because every image

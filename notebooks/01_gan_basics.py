@@ -23,12 +23,13 @@
 # training is the only difference.
 
 # %%
-import json, time
+import time
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-import matplotlib.pyplot as plt
-from IPython.display import display, clear_output
+from IPython.display import clear_output, display
 
 import dfdlab
 from dfdlab import gan
@@ -72,7 +73,10 @@ d = torch.sigmoid(logits).detach()
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.semilogy(d, g_mm.abs(), label="minimax  log(1 - D(G(z)))")
 ax.semilogy(d, g_ns.abs(), label="non-saturating  -log D(G(z))")
-ax.set_xlabel("D(G(z))"); ax.set_ylabel("|dL_G / d logit|"); ax.legend(fontsize=8); plt.show()
+ax.set_xlabel("D(G(z))")
+ax.set_ylabel("|dL_G / d logit|")
+ax.legend(fontsize=8)
+plt.show()
 at = torch.argmin((d - 0.01).abs())
 ratio_ns_mm = float(g_ns[at].abs() / g_mm[at].abs())
 print(f"when D(G(z)) = 0.01 the non-saturating gradient is {ratio_ns_mm:.0f}x larger")
@@ -110,7 +114,8 @@ photos = mini.load_photos()
 crops, sources = mini.random_crops(photos["train"], cfg.n_crops, seed=0)
 images = mini.to_tensor(crops)
 print(f"{len(crops)} real crops from {len(set(sources))} train photos:", sorted(set(sources)))
-show_grid(crops[:12], ncols=12, size=1.0, suptitle="real training crops"); plt.show()
+show_grid(crops[:12], ncols=12, size=1.0, suptitle="real training crops")
+plt.show()
 
 G = gan.Generator(ngf=cfg.ngf, upsample="transposed")
 D = gan.Discriminator(ndf=cfg.ngf)
@@ -132,7 +137,8 @@ run = gan.train_gan(G, D, images, iters=cfg.train_iters, batch_size=cfg.batch_si
 train_seconds = time.perf_counter() - t0
 print(f"{cfg.train_iters} iterations in {train_seconds:.1f} s")
 for step, s in run.samples.items():
-    show_grid(s, ncols=12, size=1.0, suptitle=f"samples after {step} iterations (fixed z)"); plt.show()
+    show_grid(s, ncols=12, size=1.0, suptitle=f"samples after {step} iterations (fixed z)")
+    plt.show()
 h = pd.DataFrame(run.history)
 assert np.isfinite(h[["loss_D", "loss_G"]].values).all()
 
@@ -151,7 +157,8 @@ assert np.isfinite(h[["loss_D", "loss_G"]].values).all()
 # output still alternates with period 2.
 
 # %%
-frequency.plot_checkerboard(); plt.show()
+frequency.plot_checkerboard()
+plt.show()
 torch.manual_seed(0)
 layer = torch.nn.ConvTranspose2d(1, 1, 4, 2, 1, bias=False)
 with torch.no_grad():
@@ -222,12 +229,14 @@ assert not set(photo_rows[photo_rows.split == "train"].source) & set(photo_rows[
 
 # %%
 from PIL import Image
+
 panels, titles = [], []
 for gen in mini.GENERATORS:
     files = sorted((root / "test" / gen / "1_fake").glob("*.png"))[:4]
     panels += [Image.open(f).convert("RGB") for f in files]
     titles += [gen] + [""] * 3
-show_grid(panels, titles, ncols=8, size=1.2, suptitle="fakes from the six test generators"); plt.show()
+show_grid(panels, titles, ncols=8, size=1.2, suptitle="fakes from the six test generators")
+plt.show()
 G_mini, D_mini = gan.load_pair(root / "models" / "dcgan_nearest.pth")
 print("reloaded", G_mini.upsample, "generator; its loss history has", len(gan.load_history(root / "models" / "dcgan_nearest.pth")), "steps")
 
@@ -242,6 +251,7 @@ print("reloaded", G_mini.upsample, "generator; its loss history has", len(gan.lo
 # %%
 spectra, rows = {}, []
 from sklearn.metrics import average_precision_score
+
 real_all = frequency.as_tensor(root / "test" / mini.TRAIN_GENERATOR / "0_real")
 spectra["real"] = frequency.average_spectrum(real_all)
 for gen in mini.GENERATORS:
@@ -255,8 +265,10 @@ for gen in mini.GENERATORS:
                  "fake / real": 10 ** (r_fake.mean() - r_real.mean()),
                  "AP of this one number": average_precision_score(y, np.r_[r_real, r_fake]),
                  "spectrum distance to real": frequency.spectrum_distance(spectra[gen], spectra["real"])})
-frequency.plot_spectra(spectra, ncols=7, size=2.0); plt.show()
-frequency.plot_spectra(spectra, ncols=7, size=2.0, relative_to="real", suptitle="difference to the real spectrum"); plt.show()
+frequency.plot_spectra(spectra, ncols=7, size=2.0)
+plt.show()
+frequency.plot_spectra(spectra, ncols=7, size=2.0, relative_to="real", suptitle="difference to the real spectrum")
+plt.show()
 table = pd.DataFrame(rows).set_index("generator").round(3)
 display(table)
 

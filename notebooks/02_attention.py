@@ -34,8 +34,17 @@ import torch.nn.functional as F
 from torch import nn
 
 import dfdlab
-from dfdlab.attention import (MultiHeadAttention, TinyViT, accuracy, causal_mask, padding_mask, patchify,
-                              scaled_dot_product_attention, sinusoidal_positional_encoding, train_classifier)
+from dfdlab.attention import (
+    MultiHeadAttention,
+    TinyViT,
+    accuracy,
+    causal_mask,
+    padding_mask,
+    patchify,
+    scaled_dot_product_attention,
+    sinusoidal_positional_encoding,
+    train_classifier,
+)
 from dfdlab.toydata import SHAPES, shapes_dataset
 from dfdlab.viz.diagram import draw_pipeline
 
@@ -109,10 +118,11 @@ lengths = torch.tensor([4])
 _, w_pad = scaled_dot_product_attention(x, x, x, padding_mask(lengths, 6), return_weights=True)
 
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.2))
-for ax, w, title in zip(axes, (w_causal, w_pad), ("causal mask", "padding mask (length 4 of 6)")):
+for ax, w, title in zip(axes, (w_causal, w_pad), ("causal mask", "padding mask (length 4 of 6)"), strict=True):
     ax.imshow(w[0, 0], cmap="viridis", vmin=0, vmax=1)
     ax.set(title=title, xlabel="key", ylabel="query")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 causal_diff = (scaled_dot_product_attention(x, x, x, causal_mask(6))
                - F.scaled_dot_product_attention(x, x, x, is_causal=True)).abs().max().item()
@@ -138,8 +148,10 @@ assert torch.all(w_causal[0, 0].triu(1) == 0) and torch.all(w_pad[0, 0, :, 4:] =
 # %%
 mha, ref = MultiHeadAttention(32, 4), nn.MultiheadAttention(32, 4, batch_first=True)
 with torch.no_grad():
-    ref.in_proj_weight.copy_(mha.qkv.weight); ref.in_proj_bias.copy_(mha.qkv.bias)
-    ref.out_proj.weight.copy_(mha.out.weight); ref.out_proj.bias.copy_(mha.out.bias)
+    ref.in_proj_weight.copy_(mha.qkv.weight)
+    ref.in_proj_bias.copy_(mha.qkv.bias)
+    ref.out_proj.weight.copy_(mha.out.weight)
+    ref.out_proj.bias.copy_(mha.out.bias)
 tokens = torch.randn(2, 10, 32)
 mha_diff = (mha(tokens) - ref(tokens, tokens, tokens, need_weights=False)[0]).abs().max().item()
 print(f"heads: {mha.heads} x {mha.head_dim} dims; attention weights {tuple(mha.last_weights.shape)}; "
@@ -162,10 +174,13 @@ assert equivariant
 
 pe = sinusoidal_positional_encoding(64, 64)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-axes[0].imshow(pe.T, cmap="RdBu", aspect="auto"); axes[0].set(title="PE(pos, i)", xlabel="position", ylabel="dimension i")
-axes[1].imshow(pe @ pe.T, cmap="viridis"); axes[1].set(title="PE(p) . PE(q): nearby positions are similar",
+axes[0].imshow(pe.T, cmap="RdBu", aspect="auto")
+axes[0].set(title="PE(pos, i)", xlabel="position", ylabel="dimension i")
+axes[1].imshow(pe @ pe.T, cmap="viridis")
+axes[1].set(title="PE(p) . PE(q): nearby positions are similar",
                                                     xlabel="position q", ylabel="position p")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 5 · A tiny Vision Transformer
@@ -194,12 +209,15 @@ print("images", tuple(x_train.shape), "-> patches", tuple(patches.shape))
 
 fig, axes = plt.subplots(1, 7, figsize=(12, 2))
 for i, ax in enumerate(axes[:6]):
-    ax.imshow(x_train[i].permute(1, 2, 0)); ax.set_title(SHAPES[y_train[i]]); ax.axis("off")
+    ax.imshow(x_train[i].permute(1, 2, 0))
+    ax.set_title(SHAPES[y_train[i]])
+    ax.axis("off")
 grid = patches[0].reshape(8, 8, 3, 4, 4).permute(0, 3, 1, 4, 2).reshape(32, 32, 3)
 axes[6].imshow(np.pad(patches[0].reshape(8, 8, 3, 4, 4).permute(0, 1, 3, 4, 2).numpy(),
                       ((0, 0), (0, 0), (0, 1), (0, 1), (0, 0)), constant_values=1)
                .transpose(0, 2, 1, 3, 4).reshape(40, 40, 3))
-axes[6].set_title("as 8x8 patches"); axes[6].axis("off")
+axes[6].set_title("as 8x8 patches")
+axes[6].axis("off")
 plt.show()
 assert torch.equal(grid, x_train[0].permute(1, 2, 0))  # patchify loses nothing
 
@@ -210,9 +228,13 @@ print(f"{sum(p.numel() for p in vit.parameters()):,} parameters")
 losses = train_classifier(vit, x_train, y_train, epochs=cfg.epochs, lr=cfg.lr)
 test_acc = accuracy(vit, x_test, y_test)
 
-plt.figure(figsize=(4, 2.6)); plt.plot(range(1, len(losses) + 1), losses, marker="o")
+plt.figure(figsize=(4, 2.6))
+plt.plot(range(1, len(losses) + 1), losses, marker="o")
 plt.axhline(np.log(4), ls="--", c="gray", label="chance (log 4)")
-plt.xlabel("epoch"); plt.ylabel("train loss"); plt.legend(); plt.show()
+plt.xlabel("epoch")
+plt.ylabel("train loss")
+plt.legend()
+plt.show()
 print(f"test accuracy {test_acc:.1%} on {len(y_test)} new images (chance {1 / len(SHAPES):.0%})")
 
 # %% [markdown]
@@ -237,14 +259,17 @@ with torch.no_grad():
 att = vit.cls_attention().mean(dim=2)            # [depth, 6, 64], averaged over heads
 fig, axes = plt.subplots(1 + cfg.depth, 6, figsize=(12, 2.1 * (1 + cfg.depth)))
 for i in range(6):
-    axes[0, i].imshow(sample[i].permute(1, 2, 0)); axes[0, i].axis("off")
+    axes[0, i].imshow(sample[i].permute(1, 2, 0))
+    axes[0, i].axis("off")
     axes[0, i].set_title(f"{SHAPES[y_test[i]]} -> {SHAPES[pred[i]]}", fontsize=9)
     for b in range(cfg.depth):
         m = att[b, i].reshape(8, 8)
         axes[b + 1, i].imshow(sample[i].permute(1, 2, 0))
         axes[b + 1, i].imshow(np.kron(m.numpy(), np.ones((4, 4))), cmap="magma", alpha=0.6)
-        axes[b + 1, i].axis("off"); axes[b + 1, i].set_title(f"block {b + 1}", fontsize=8)
-plt.tight_layout(); plt.show()
+        axes[b + 1, i].axis("off")
+        axes[b + 1, i].set_title(f"block {b + 1}", fontsize=8)
+plt.tight_layout()
+plt.show()
 
 # how much of [CLS]'s attention lands on the patches that contain the shape, block by block
 bright = x_test[:200].amax(1, keepdim=True) > 0.35  # the shape's pixels; the background is dark

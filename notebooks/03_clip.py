@@ -75,7 +75,8 @@ draw_pipeline([("image", "input"), ("image encoder\nViT", "trained"), ("[CLS] ->
 draw_pipeline([("caption\ntokens", "input"), ("text encoder\ncausal Transformer", "trained"),
                ("<eot> -> linear\nprojection", "trained"), ("L2 normalise\nT_e", "fixed"),
                ("symmetric\ncross-entropy", "output")], title="text tower", ax=axes[1])
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # | paper statement (CLIP) | dfdlab function |
@@ -104,11 +105,14 @@ print("held out:", "; ".join(c.caption for c in held_comps[:6]), "; ...")
 
 rng = np.random.default_rng(0)
 fig, axes = plt.subplots(2, 8, figsize=(14, 4))
-for ax, comp in zip(axes.flat, [train_comps[i] for i in rng.choice(64, 8, replace=False)] + held_comps[:8]):
-    ax.imshow(toydata.draw(comp, rng).transpose(1, 2, 0)); ax.axis("off")
+for ax, comp in zip(axes.flat, [train_comps[i] for i in rng.choice(64, 8, replace=False)] + held_comps[:8],
+                     strict=True):
+    ax.imshow(toydata.draw(comp, rng).transpose(1, 2, 0))
+    ax.axis("off")
     ax.set_title(comp.caption.replace(" at the ", "\n"), fontsize=8,
                  color="crimson" if toydata.is_held_out(comp) else "black")
-plt.suptitle("top: training compositions · bottom (red): held out, never seen in training"); plt.show()
+plt.suptitle("top: training compositions · bottom (red): held out, never seen in training")
+plt.show()
 print("tokens of the first caption:", tiny.tokenize(all_comps[0].caption)[0].tolist())
 
 # %% [markdown]
@@ -143,9 +147,9 @@ print(inspect.getsource(tiny.clip_loss))
 
 # check against the equations above, written with explicit log-softmaxes
 torch.manual_seed(0)
-I, T = F.normalize(torch.randn(8, 16), dim=-1), F.normalize(torch.randn(8, 16), dim=-1)
+I_e, T_e = F.normalize(torch.randn(8, 16), dim=-1), F.normalize(torch.randn(8, 16), dim=-1)  # as in Fig. 3
 t = torch.tensor(math.log(1 / 0.07))
-logits = tiny.similarity_logits(I, T, t)
+logits = tiny.similarity_logits(I_e, T_e, t)
 L_I = -logits.log_softmax(dim=1).diag().mean()
 L_T = -logits.log_softmax(dim=0).diag().mean()
 print(f"clip_loss {tiny.clip_loss(logits).item():.6f} = (L_I + L_T)/2 {((L_I + L_T) / 2).item():.6f}")
@@ -165,11 +169,16 @@ hist = pd.DataFrame(result.history)
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3))
-axes[0].plot(hist.step, hist.loss); axes[0].axhline(np.log(64), ls="--", c="gray", label="log 64 (chance)")
-axes[0].set(xlabel="step", ylabel="symmetric InfoNCE"); axes[0].legend()
-axes[1].plot(hist.step, hist.batch_acc); axes[1].set(xlabel="step", ylabel="in-batch image->text accuracy")
-axes[2].plot(hist.step, hist.inverse_temperature); axes[2].set(xlabel="step", ylabel="exp(logit_scale)")
-plt.tight_layout(); plt.show()
+axes[0].plot(hist.step, hist.loss)
+axes[0].axhline(np.log(64), ls="--", c="gray", label="log 64 (chance)")
+axes[0].set(xlabel="step", ylabel="symmetric InfoNCE")
+axes[0].legend()
+axes[1].plot(hist.step, hist.batch_acc)
+axes[1].set(xlabel="step", ylabel="in-batch image->text accuracy")
+axes[2].plot(hist.step, hist.inverse_temperature)
+axes[2].set(xlabel="step", ylabel="exp(logit_scale)")
+plt.tight_layout()
+plt.show()
 print(hist.iloc[[0, len(hist) // 2, -1]].round(3).to_string(index=False))
 
 # %% [markdown]
@@ -187,7 +196,9 @@ im = ax.imshow(sims, cmap="viridis")
 ax.set_xticks(range(16), [c.caption[2:].replace(" at the", ",") for c in held_comps], rotation=90, fontsize=7)
 ax.set_yticks(range(16), [c.caption[2:].replace(" at the", ",") for c in held_comps], fontsize=7)
 ax.set(xlabel="caption (held out)", ylabel="image (held-out composition)", title="cosine similarity")
-plt.colorbar(im, fraction=0.046); plt.tight_layout(); plt.show()
+plt.colorbar(im, fraction=0.046)
+plt.tight_layout()
+plt.show()
 print(f"diagonal is the row maximum for {(sims.argmax(1) == torch.arange(16)).sum().item()} of 16 images")
 
 
@@ -204,10 +215,10 @@ def zero_shot_table(comps, seed):
     pred = tiny.zero_shot(model, data.images, all_comps)
     true = [data.compositions[j] for j in data.labels]
     chosen = [all_comps[i] for i in pred.tolist()]
-    return {"top-1 (80 captions)": np.mean([c == t for c, t in zip(chosen, true)]),
-            "shape": np.mean([c.shape == t.shape for c, t in zip(chosen, true)]),
-            "colour": np.mean([c.colour == t.colour for c, t in zip(chosen, true)]),
-            "position": np.mean([c.position == t.position for c, t in zip(chosen, true)])}
+    return {"top-1 (80 captions)": np.mean([c == t for c, t in zip(chosen, true, strict=True)]),
+            "shape": np.mean([c.shape == t.shape for c, t in zip(chosen, true, strict=True)]),
+            "colour": np.mean([c.colour == t.colour for c, t in zip(chosen, true, strict=True)]),
+            "position": np.mean([c.position == t.position for c, t in zip(chosen, true, strict=True)])}
 
 table = pd.DataFrame({"held-out compositions": zero_shot_table(held_comps, seed=123),
                       "training compositions (new images)": zero_shot_table(train_comps, seed=456),
@@ -239,7 +250,7 @@ pca = PCA(2).fit(np.concatenate([img_emb, txt_emb]))
 pi, pt = pca.transform(img_emb), pca.transform(txt_emb)
 img_comps = [all_comps[j] for j in emb_data.labels]
 colour_of = {n: np.array(rgb) for n, rgb in toydata.COLOURS.items()}
-pos_cmap = dict(zip(toydata.POSITIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red"]))
+pos_cmap = dict(zip(toydata.POSITIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red"], strict=True))
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
 for ax, key, title in ((axes[0], "colour", "coloured by colour"), (axes[1], "position", "coloured by position")):
     col_i = [colour_of[c.colour] if key == "colour" else pos_cmap[c.position] for c in img_comps]
@@ -249,7 +260,9 @@ for ax, key, title in ((axes[0], "colour", "coloured by colour"), (axes[1], "pos
     ax.set(title=f"PCA of image (dots) and caption (stars) embeddings, {title}")
 for p, c in pos_cmap.items():
     axes[1].scatter([], [], c=c, label=p)
-axes[1].legend(fontsize=8); plt.tight_layout(); plt.show()
+axes[1].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
 print(f"explained variance of the 2 components: {pca.explained_variance_ratio_.sum():.0%}")
 
 # %% [markdown]
@@ -281,10 +294,14 @@ xs = torch.linspace(-4, 4, 801)
 quick_gelu = xs * torch.sigmoid(1.702 * xs)
 gap = (quick_gelu - F.gelu(xs)).abs()
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
-axes[0].plot(xs, F.gelu(xs), label="GELU (open_clip ViT-L-14)"); axes[0].plot(xs, quick_gelu, "--", label="QuickGELU (OpenAI)")
-axes[0].legend(); axes[0].set(xlabel="x")
-axes[1].plot(xs, gap); axes[1].set(xlabel="x", ylabel="|QuickGELU - GELU|")
-plt.tight_layout(); plt.show()
+axes[0].plot(xs, F.gelu(xs), label="GELU (open_clip ViT-L-14)")
+axes[0].plot(xs, quick_gelu, "--", label="QuickGELU (OpenAI)")
+axes[0].legend()
+axes[0].set(xlabel="x")
+axes[1].plot(xs, gap)
+axes[1].set(xlabel="x", ylabel="|QuickGELU - GELU|")
+plt.tight_layout()
+plt.show()
 print(f"largest gap {gap.max():.4f} at x = {xs[gap.argmax()]:.2f}: per activation, in all 24 MLPs of the image tower")
 print(inspect.signature(pretrained.load_clip), "->", "(model, preprocess)")
 print(inspect.signature(pretrained.image_features))
@@ -318,12 +335,12 @@ else:
     tokenizer = open_clip.get_tokenizer("ViT-L-14")
     dev = dfdlab.device()
     with torch.no_grad():
-        text = F.normalize(clip_model.encode_text(tokenizer([f"a photo of {l}" for l in labels]).to(dev)), dim=-1)
+        text = F.normalize(clip_model.encode_text(tokenizer([f"a photo of {label}" for label in labels]).to(dev)), dim=-1)
         images = torch.stack([preprocess(im) for im in photos.values()]).to(dev)
         feats = pretrained.image_features(clip_model, images)          # 768-d, as UnivFD
         probs = (100.0 * F.normalize(feats, dim=-1) @ text.T).softmax(-1).cpu()
     rows = [{"photo": n, "prediction": labels[p.argmax()], "p": p.max().item(), "correct": labels[p.argmax()] == truth[n]}
-            for n, p in zip(photos, probs)]
+            for n, p in zip(photos, probs, strict=True)]
     zs = pd.DataFrame(rows)
     print(zs.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"zero-shot top-1: {zs.correct.mean():.0%} of {len(zs)} photos (chance {1 / len(labels):.0%})")
