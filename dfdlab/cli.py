@@ -336,6 +336,9 @@ def _add_eval(sub) -> None:
     e.add_argument("--out", default=None, help="with --suite: folder for the CSV/markdown/meta files")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--workers", type=int, default=0)
+    e.add_argument("--amp", action="store_true",
+                   help="mixed precision: bf16 autocast on CPU, fp16 on CUDA (LGrad's gradients stay fp32); "
+                        "the table records the precision")
     e.add_argument("--quiet", action="store_true", help="no progress bars")
     e.set_defaults(func=_cmd_eval)
 
@@ -359,8 +362,11 @@ def _cmd_eval(args) -> int:
     sets = _generator_sets(root, model.transform(train=False))
     csv = Path(args.csv).expanduser() if args.csv else None
     table = evaluate.evaluate(model, sets, batch_size=args.batch_size, device=args.device, num_workers=args.workers,
-                              progress=not args.quiet, skipped_csv=skipped_csv_path(csv) if csv else None)
-    print(f"{args.detector} on {root} (AP/acc in %, accuracy at sigmoid > 0.5; mean = unweighted over generators)")
+                              progress=not args.quiet, skipped_csv=skipped_csv_path(csv) if csv else None,
+                              amp=args.amp)
+    table["precision"] = table.attrs["precision"]
+    print(f"{args.detector} on {root} (AP/acc in %, accuracy at sigmoid > 0.5; mean = unweighted over generators; "
+          f"{table.attrs['precision']})")
     print(evaluate.paper_style(table).to_string(index=False))
     skipped = table.attrs.get("skipped", [])
     if skipped:
@@ -380,7 +386,7 @@ def _cmd_eval_suite(args, root: Path) -> int:
         table = suites.run_suite(model, args.suite, root, checkpoint=args.checkpoint, generators=gens,
                                  sampling=not args.no_sampling, out_dir=Path(args.out).expanduser() if args.out else None,
                                  batch_size=args.batch_size, device=args.device, num_workers=args.workers,
-                                 progress=not args.quiet)
+                                 progress=not args.quiet, amp=args.amp)
     except (FileNotFoundError, KeyError) as e:
         raise UserError(_one_line(e)) from None
     print(suites.suite_note(table))

@@ -167,19 +167,51 @@ class _Scored(torch.utils.data.Dataset):
         return x, int(label), self._name(idx)
 
 
-def _forward_batched(model, xs: list, device) -> list:
+def amp_dtype(amp, device) -> torch.dtype | None:
+    """The autocast dtype ``amp`` asks for on ``device``: ``None`` (float32) or a 16-bit float.
+
+    ``amp``: ``False``/``None``/``"fp32"`` -> float32; ``True`` -> bfloat16 on CPU (fast
+    where the CPU has AVX512-BF16 or AMX), float16 on CUDA; ``"bf16"`` / ``"fp16"`` to choose.
+    """
+    if amp in (False, None, "fp32", "float32"):
+        return None
+    dev = torch.device(device)
+    if amp is True:
+        return torch.float16 if dev.type == "cuda" else torch.bfloat16
+    dtypes = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16, "float16": torch.float16}
+    if amp not in dtypes:
+        raise ValueError(f"amp={amp!r}; use False, True, 'bf16' or 'fp16'")
+    return dtypes[amp]
+
+
+def precision_name(amp, device) -> str:
+    """What ``amp`` means on ``device`` in words, for tables: ``fp32``, ``bf16 autocast`` or ``fp16 autocast``."""
+    dt = amp_dtype(amp, device)
+    return "fp32" if dt is None else {torch.bfloat16: "bf16", torch.float16: "fp16"}[dt] + " autocast"
+
+
+def _forward_batched(model, xs: list, device, amp=None) -> list:
     """Fake probabilities for a list of tensors, stacking those of equal shape (BN in eval mode, so exact).
 
     The sigmoid runs on the model's float32 output, as ``validate.py``'s
     ``model(x).sigmoid().flatten().tolist()``: saturated scores tie exactly as there.
+    With ``amp`` (a dtype from :func:`amp_dtype`) the model runs under ``torch.autocast``
+    on channels-last input (the layout oneDNN and cuDNN run 16-bit convolutions fastest in).
     """
     out = [None] * len(xs)
     groups: dict = {}
     for i, x in enumerate(xs):
         groups.setdefault(tuple(x.shape), []).append(i)
+    dev = torch.device(device)
     for idxs in groups.values():
-        batch = torch.stack([xs[i] for i in idxs]).to(device)
-        logit = model(batch).reshape(-1)
+        batch = torch.stack([xs[i] for i in idxs]).to(dev)
+        if amp is None:
+            logit = model(batch).reshape(-1)
+        else:
+            if batch.ndim == 4:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(dev.type, dtype=amp):
+                logit = model(batch).reshape(-1)
         if logit.numel() != len(idxs):
             raise RuntimeError(f"the model returned {logit.numel()} logits for {len(idxs)} images; forward must return [N]")
         for i, v in zip(idxs, logit.float().sigmoid().cpu().tolist(), strict=True):
@@ -198,6 +230,7 @@ def predict(
     transform: Callable | None = None,
     perturb: Callable | None = None,
     desc: str | None = None,
+    amp=False,
 ) -> Predictions:
     """Fake probabilities for every readable image of ``dataset``; unreadable ones are skipped and named.
 
@@ -207,9 +240,12 @@ def predict(
     ``dfdlab.data.BadImage`` and the rest is scored (``dfdlab.data.skipping``); any other
     exception, e.g. from a transform, is a bug and propagates. The model runs in eval mode
     (BN running stats, as CNNDetection's ``validate.py`` after ``model.eval()``) and is put
-    back in its previous mode afterwards.
+    back in its previous mode afterwards. ``amp``: mixed precision (:func:`amp_dtype`;
+    ``True`` = bf16 autocast on CPU, fp16 on CUDA), e.g. for NPR, LGrad (its discriminator
+    gradient stays float32) and CNNDetection, whose decisions it keeps (``tests/test_amp.py``).
     """
     dev = torch.device(device) if device is not None else default_device()
+    amp = amp_dtype(amp, dev)
     if transform is None and hasattr(model, "transform"):
         try:
             transform = model.transform(train=False)
@@ -231,7 +267,7 @@ def predict(
             skipped.extend(batch.bad)
             if batch.x is None:
                 continue
-            ss.extend(_forward_batched(model, batch.x, dev))
+            ss.extend(_forward_batched(model, batch.x, dev, amp))
             ys.extend(batch.y.tolist())
             paths.extend(batch.extra[0])
     finally:
@@ -267,6 +303,7 @@ def evaluate(
     transform: Callable | None = None,
     threshold: float = THRESHOLD,
     skipped_csv=None,
+    amp=False,
 ) -> pd.DataFrame:
     """One row per generator plus an unweighted "mean" row (the papers' tables).
 
@@ -274,20 +311,23 @@ def evaluate(
     [0, 1]; ``paper_style`` prints them as the papers do). ``.attrs["skipped"]`` lists the
     unreadable files as ``dfdlab.data.BadImage`` records (also written to ``skipped_csv``
     when given, e.g. ``dfdlab.data.skipped_csv_path(table_path)``); ``.attrs["scores"]``
-    maps each generator to ``(y_true, y_score)`` for curves.
+    maps each generator to ``(y_true, y_score)`` for curves; ``.attrs["precision"]`` says how
+    the model ran (``amp``, see :func:`predict`: ``fp32``, ``bf16 autocast``, ...).
     """
     rows, skipped, scores = [], [], {}
     gens = list(datasets_by_generator.items())
     for name, ds in tqdm(gens, desc="generators", disable=not progress or len(gens) < 2):
         pr = predict(model, ds, batch_size=batch_size, device=device, num_workers=num_workers,
-                     progress=progress, transform=transform, desc=str(name))
+                     progress=progress, transform=transform, desc=str(name), amp=amp)
         m = metrics(pr.y_true, pr.y_score, threshold=threshold)
         rows.append({"generator": str(name), **m, "skipped": len(pr.skipped)})
         skipped.extend(pr.skipped)
         scores[str(name)] = (pr.y_true, pr.y_score)
     if skipped_csv is not None:
         report_skipped(skipped, skipped_csv, warn=False)  # each generator's predict has warned already
-    return _table(rows, skipped, scores)
+    table = _table(rows, skipped, scores)
+    table.attrs["precision"] = precision_name(amp, torch.device(device) if device is not None else default_device())
+    return table
 
 
 def robustness(
@@ -377,6 +417,6 @@ def format_skipped(skipped: Sequence, limit: int = 20) -> str:
 
 
 __all__ = [
-    "METRIC_COLUMNS", "Predictions", "THRESHOLD", "compare_with_paper", "evaluate", "format_skipped", "metrics",
-    "oracle_accuracy", "paper_style", "paper_table", "predict", "robustness", "wide",
+    "METRIC_COLUMNS", "Predictions", "THRESHOLD", "amp_dtype", "compare_with_paper", "evaluate", "format_skipped",
+    "metrics", "oracle_accuracy", "paper_style", "paper_table", "precision_name", "predict", "robustness", "wide",
 ]
