@@ -39,6 +39,7 @@
 
 # %%
 import time
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -51,7 +52,7 @@ import dfdlab
 from dfdlab.data import ForenSynths, generator_sets, per_label_subset
 from dfdlab.data import transforms as T
 from dfdlab.detectors import build, load_checkpoint
-from dfdlab.detectors.npr import npr_residual, npr_residual_window, official_fingerprint
+from dfdlab.detectors.npr import npr_residual, official_fingerprint
 from dfdlab.evaluate import evaluate, paper_style, paper_table, robustness, wide
 
 T0 = time.time()
@@ -184,6 +185,7 @@ for name, img in [("nearest x2", up_nearest), ("transposed conv k2 s2", up_trans
 # %%
 from skimage import data as skdata
 
+
 def anchor_corr(img):
     # correlation, over all 2x2 blocks, between the top-left pixel and NPR at offset (0,1)
     r = npr_residual(as4d(img))[0, 0]
@@ -230,12 +232,14 @@ maps = npr_residual(xs).abs().mean(1)  # |NPR| averaged over RGB
 fig, axes = plt.subplots(2, len(names), figsize=(1.9 * len(names), 4.1))
 vmax = float(maps.quantile(0.99))
 for i, n in enumerate(names):
-    axes[0, i].imshow(dfdlab.data.load_rgb(paths[i])); axes[0, i].set_title(n, fontsize=8)
+    axes[0, i].imshow(dfdlab.data.load_rgb(paths[i]))
+    axes[0, i].set_title(n, fontsize=8)
     axes[1, i].imshow(maps[i], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
     for a in axes[:, i]:
         a.axis("off")
 axes[1, 0].set_title("|NPR| (same scale)", fontsize=8)
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 
 # %%
@@ -352,15 +356,16 @@ plt.show()
 
 # %%
 conditions = {"clean": lambda im: im}
-conditions.update({f"JPEG {q}": (lambda q: lambda im: T.jpeg(im, q))(q) for q in (95, 90, 50, 30)})
-conditions.update({f"blur σ{s}": (lambda s: lambda im: T.gaussian_blur(im, s))(s) for s in (2, 4)})
+conditions.update({f"JPEG {q}": partial(T.jpeg, quality=q) for q in (95, 90, 50, 30)})
+conditions.update({f"blur σ{s}": partial(T.gaussian_blur, sigma=s) for s in (2, 4)})
 t = time.time()
 robust = robustness(npr_model, test_sets(npr_model, cfg.n_robust), conditions, progress=False)
 print(f"robustness grid in {time.time() - t:.0f} s ({cfg.n_robust} images per class per generator)")
 grid_ap = wide(robust, "ap")
 from dfdlab.viz.curves import heatmap
 
-heatmap(grid_ap, title="NPR: AP (%) under perturbations"); plt.show()
+heatmap(grid_ap, title="NPR: AP (%) under perturbations")
+plt.show()
 (grid_ap * 100).round(1)
 
 # %% [markdown]

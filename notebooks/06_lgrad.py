@@ -45,8 +45,12 @@ import dfdlab
 from dfdlab import hub
 from dfdlab.data import ForenSynths, generator_sets, load_rgb, per_label_subset
 from dfdlab.detectors import build, load_checkpoint
-from dfdlab.detectors.lgrad import (StyleGANDiscriminator, gradient_map, load_stylegan_discriminator,
-                                    official_gradient_png)
+from dfdlab.detectors.lgrad import (
+    StyleGANDiscriminator,
+    gradient_map,
+    load_stylegan_discriminator,
+    official_gradient_png,
+)
 from dfdlab.evaluate import evaluate
 from dfdlab.train import fit, recipe
 from dfdlab.viz.grids import show_grid
@@ -174,7 +178,7 @@ g_trained = gradient_map(D, x, quantize=True)
 g_random = gradient_map(D_random, x, quantize=True)
 titles = [k for k, items in show.items() for _ in items]
 show_grid([(t + 1) / 2 for t in x] + list(g_trained) + list(g_random),
-          [f"{t}" for t in titles] + [f"∇ trained D" for _ in titles] + [f"∇ random D" for _ in titles],
+          [f"{t}" for t in titles] + ["∇ trained D" for _ in titles] + ["∇ random D" for _ in titles],
           ncols=len(paths), size=1.5,
           suptitle="images (top), gradient maps of the trained D (middle) and a random D (bottom)")
 plt.show()
@@ -272,9 +276,11 @@ cmp.insert(0, "family", [family.get(g, "") for g in cmp.index])
 print("AP (%) per test generator" + (" (stand-in D, mini benchmark)" if cfg.profile == "quick" else ""))
 display(cmp)
 ax = cmp.drop(index="mean").drop(columns="family").plot.bar(figsize=(10, 3.5), rot=20)
-ax.axhline(50, color="k", lw=0.8, ls=":"); ax.set_ylabel("AP (%)")
+ax.axhline(50, color="k", lw=0.8, ls=":")
+ax.set_ylabel("AP (%)")
 ax.set_title("LGrad with a trained vs a randomly initialised transformation model")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### What the quick run says (checked by the asserts)

@@ -31,7 +31,7 @@ def test_pair_in_step(ipynb: Path):
     a, b = jupytext.read(ipynb), jupytext.read(text)
     ca, cb = _cells(a), _cells(b)
     assert len(ca) == len(cb), f"{ipynb.name} has {len(ca)} cells, {text.name} {len(cb)}: run `make sync`"
-    for i, (x, y) in enumerate(zip(ca, cb)):
+    for i, (x, y) in enumerate(zip(ca, cb, strict=True)):
         assert x == y, f"cell {i} of {ipynb.name} differs from {text.name}: run `make sync`"
 
 

@@ -9,8 +9,17 @@
 
 from .autoencoder import AutoEncoder, UpsampleOnly, fit_reconstruction, reconstruct
 from .dcgan import UPSAMPLERS, Discriminator, Generator, upsample_block
-from .train import (GANRun, discriminator_loss, generator_loss_minimax, generator_loss_nonsaturating, load_history,
-                    load_pair, sample, save_pair, train_gan)
+from .train import (
+                    GANRun,
+                    discriminator_loss,
+                    generator_loss_minimax,
+                    generator_loss_nonsaturating,
+                    load_history,
+                    load_pair,
+                    sample,
+                    save_pair,
+                    train_gan,
+)
 
 __all__ = ["Generator", "Discriminator", "UPSAMPLERS", "upsample_block", "train_gan", "sample", "save_pair", "load_pair",
            "load_history", "GANRun", "discriminator_loss", "generator_loss_nonsaturating", "generator_loss_minimax",
