@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/data_pipeline.py                    # every pipeline, workers 0 and 2
-    python benchmarks/data_pipeline.py --images 96 --workers 0 2 4 --pipelines npr_test ufd_test
+    python benchmarks/data_pipeline.py --images 96 --workers 0 2 4 --pipelines npr_test univfd_test
 
 The images are real photographs (scikit-image) cut into random crops of odd sizes between
 260 and 420 pixels, written once to a temporary folder in the ForenSynths layout (half PNG,
@@ -31,17 +31,18 @@ from torch.utils.data import DataLoader
 import dfdlab
 from dfdlab.data import ForenSynths
 from dfdlab.data import transforms as T
+from dfdlab.detectors.npr import DETECTION_TESTS
 
 #: name -> pipeline builder (paper defaults: load 256, crop 224)
 PIPELINES = {
     "decode only": lambda: None,
     "cnndetection_train (Blur+JPEG 0.5)": T.cnndetection_train,
     "cnndetection_test": T.cnndetection_test,
-    "ufd_train (Blur+JPEG 0.5)": T.ufd_train,
-    "ufd_test (native crop)": T.ufd_test,
+    "univfd_train (Blur+JPEG 0.5)": T.univfd_train,
+    "univfd_test (native crop)": T.univfd_test,
     "npr_train": T.npr_train,
     "npr_test (ForenSynths: 256 square)": T.npr_test,
-    "npr_test (GANGen: native size)": functools.partial(T.npr_test, **T.NPR_TEST_SETTINGS["gangen"]),
+    "npr_test (GANGen: native size)": functools.partial(T.npr_test, **DETECTION_TESTS["gangen"]),
     "lgrad_discriminator_input (bilinear)": T.lgrad_discriminator_input,
     "lgrad_discriminator_input (PIL default)": functools.partial(T.lgrad_discriminator_input, filter="pil-default"),
     "lgrad_test (no_resize, no_crop)": T.lgrad_test,

@@ -14,7 +14,7 @@ from .runtime import device, seed_everything
 __version__ = "0.1.0"
 
 _SUBMODULES = {"attention", "clip", "data", "detectors", "evaluate", "features", "files", "gan", "hub", "ledger",
-               "results", "suites", "train", "viz", "widgets"}
+               "results", "suites", "testing", "train", "viz", "widgets", "zoo"}
 
 
 def doctor(print_report: bool = True) -> dict:

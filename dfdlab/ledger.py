@@ -30,7 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import atomic_write_text
+from .config import profile as current_profile
+from .data.mini import GENERATORS as MINI_GENERATORS
+from .files import atomic_write_text, sha256sum
+from .health import hardware
+from .paper_results import TABLES
+from .results import results_dir, save_table
 
 #: Tables in the results folder that are not per-generator results.
 NOT_RESULTS = ("ledger", "lessons")
@@ -69,14 +74,8 @@ def record(df: pd.DataFrame, name: str, note: str = "", *, method: str | None = 
         data: what the test data is; default: the mini benchmark in the quick profile.
         untrained: the numbers come from untrained weights (a smoke test).
     """
-    import dfdlab
-
-    from .files import sha256sum
-    from .results import save_table
-    from .suites import hardware
-
     csv = save_table(df, name, note)
-    prof = dfdlab.profile()
+    prof = current_profile()
     meta = {
         "kind": "lesson", "name": name, "method": method, "paper_table": paper_table, "detector": detector,
         "checkpoint": str(checkpoint) if checkpoint else None,
@@ -102,11 +101,7 @@ def _percent(values: pd.Series, units: str | None) -> pd.Series:
 
 
 def _is_mini_generator(g: str) -> bool:
-    try:
-        from .data.mini import GENERATORS
-    except Exception:  # noqa: BLE001 - mini.py absent or broken: fall back to the profile alone
-        return False
-    return g in GENERATORS
+    return g in MINI_GENERATORS
 
 
 def _result_tables(results: Path) -> list[Path]:
@@ -121,13 +116,8 @@ def gather(results: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list
     with ``acc_ours``/``ap_ours`` in percent and the metadata columns; ``others`` lists
     the tables that are not per-generator results (name, note).
     """
-    import dfdlab
-
-    from .results import results_dir
-    from .suites import hardware
-
     results = Path(results) if results is not None else results_dir()
-    now_profile, now_hw = dfdlab.profile(), hardware()
+    now_profile, now_hw = current_profile(), hardware()
     recs, others = [], []
     for csv in _result_tables(results):
         try:
@@ -184,8 +174,6 @@ def gather(results: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list
 
 def build_ledger(results: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """The ledger table (``LEDGER_COLUMNS``) and the list of other tables."""
-    from .paper_results import TABLES
-
     ours, others = gather(results)
     # Only published-data runs with a checkpoint, clean condition, can fill a paper row.
     eligible = ours[(ours["benchmark"] == PUBLISHED) & (ours["condition"] == "clean")
@@ -230,14 +218,9 @@ def _paper(x) -> str:
 
 def ledger_markdown(ledger: pd.DataFrame, others: list[dict]) -> str:
     """The ledger as markdown: one section per paper table, then the mini-benchmark / smoke results."""
-    from .paper_results import TABLES
-    from .suites import hardware
-
-    import dfdlab
-
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [f"# Reproduction ledger", "",
-           f"Written {stamp} by `dfdlab.ledger` (profile `{dfdlab.profile()}`, {hardware()}).", "",
+    out = ["# Reproduction ledger", "",
+           f"Written {stamp} by `dfdlab.ledger` (profile `{current_profile()}`, {hardware()}).", "",
            "Paper numbers (Acc / AP in %) come from `dfdlab.paper_results` with their sources. A cell under "
            "**ours** is filled only by a run on the published test set with a checkpoint (its sha256 and "
            "settings beside it). Mini-benchmark (quick profile) and untrained numbers are listed separately "
@@ -281,8 +264,6 @@ def ledger_markdown(ledger: pd.DataFrame, others: list[dict]) -> str:
 
 def write_ledger(results: str | os.PathLike | None = None) -> tuple[Path, Path]:
     """Write ``ledger.csv`` and ``ledger.md`` into the results folder (``make reproduce``: ``build/results``)."""
-    from .results import results_dir
-
     results = Path(results) if results is not None else results_dir()
     ledger, others = build_ledger(results)
     csv = atomic_write_text(results / "ledger.csv", ledger.to_csv(index=False))

@@ -1,7 +1,7 @@
 """The papers' published numbers as data, for side-by-side comparison with our runs.
 
 Every value is a percentage exactly as printed (1 or 2 decimals); ``None`` where a paper
-prints nothing. Each table carries its source and how sure we are of it (PAPERS.md tags:
+prints nothing. Each table carries its source and how sure we are of it (``confidence``:
 [code]/[README] read in the official repository, [3p] quoted by a third party,
 [paper, recalled] not checked against the PDF). Use ``dfdlab.evaluate.paper_table(key)``
 or ``paper_table`` here; ``TABLES`` lists the keys.
@@ -53,7 +53,7 @@ _NPR_T1 = PaperTable(
     key="npr_table1",
     title="NPR Table 1: ForenSynths, trained on 4-class ProGAN (car, cat, chair, horse); Acc / AP",
     source="chuangchuangtan/NPR-DeepfakeDetection README (HTML-commented table, present since the first "
-           "commit); issue #4 quotes the same values as the paper's. PAPERS.md §1.4.",
+           "commit); NPR-DeepfakeDetection issue #4 quotes the same values as the paper's.",
     confidence="[README]",
     generators=_FS8,
     rows={
@@ -71,7 +71,7 @@ _NPR_T1 = PaperTable(
 _NPR_T3 = PaperTable(
     key="npr_table3",
     title="NPR Table 3: DiffusionForensics; Acc / AP",
-    source="values quoted as 'paper' in chuangchuangtan/NPR-DeepfakeDetection issue #4. PAPERS.md §1.4.",
+    source="values quoted as 'paper' in chuangchuangtan/NPR-DeepfakeDetection issue #4.",
     confidence="[3p]",
     generators=(("adm", "ADM"), ("ddpm", "DDPM"), ("iddpm", "IDDPM"), ("ldm", "LDM"), ("pndm", "PNDM"),
                 ("sdv1", "SD v1"), ("sdv2", "SD v2"), ("vqdiffusion", "VQ-Diffusion"), ("mean", "Mean")),
@@ -83,7 +83,7 @@ _NPR_T3 = PaperTable(
 _NPR_AIGC = PaperTable(
     key="npr_aigcdetect",
     title="NPR on AIGCDetectBenchmark with model_epoch_last_3090.pth; accuracy only",
-    source="chuangchuangtan/NPR-DeepfakeDetection README. LGrad's average from the same README. PAPERS.md §1.4, §3.4.",
+    source="chuangchuangtan/NPR-DeepfakeDetection README. LGrad's average from the same README.",
     confidence="[README]",
     generators=(("progan", "ProGAN"), ("stylegan", "StyleGAN"), ("biggan", "BigGAN"), ("cyclegan", "CycleGAN"),
                 ("stargan", "StarGAN"), ("gaugan", "GauGAN"), ("stylegan2", "StyleGAN2"),
@@ -102,7 +102,7 @@ _NPR_AIGC = PaperTable(
 _NPR_GENIMAGE = PaperTable(
     key="npr_genimage",
     title="NPR on GenImage, trained on SD v1.4 (crop 224, 1 epoch, seed 70); Acc / AP",
-    source="chuangchuangtan/NPR-DeepfakeDetection README. PAPERS.md §1.4.",
+    source="chuangchuangtan/NPR-DeepfakeDetection README.",
     confidence="[README]",
     generators=(("adm", "ADM"), ("biggan", "BigGAN"), ("glide", "Glide"), ("midjourney", "Midjourney"),
                 ("sdv5", "SDv5"), ("vqdm", "VQDM"), ("wukong", "Wukong"), ("mean", "Mean")),
@@ -113,7 +113,7 @@ _NPR_GENIMAGE = PaperTable(
 _UFD_LC = PaperTable(
     key="univfd_lc",
     title="UnivFD (Ours, LC: CLIP ViT-L/14 + linear probe, trained on 20-class ProGAN); AP / Acc",
-    source="Ojha et al. CVPR 2023, Tables 2/3 as recalled in PAPERS.md §2.4; the 8 diffusion APs match a "
+    source="Ojha et al. CVPR 2023, Tables 2/3 as recalled (not checked against the PDF); the 8 diffusion APs match a "
            "third-party 'published_ap' table exactly.",
     confidence="[paper, recalled]",
     generators=(("progan", "ProGAN"), ("cyclegan", "CycleGAN"), ("biggan", "BigGAN"), ("stylegan", "StyleGAN"),
@@ -136,7 +136,7 @@ _UFD_LC = PaperTable(
 _LGRAD_4 = PaperTable(
     key="lgrad_4class",
     title="LGrad, trained on 4-class ProGAN (car, cat, chair, horse); Acc / AP",
-    source="LGrad paper values as reproduced in NPR's README table (the LGrad README has no table). PAPERS.md §3.4.",
+    source="LGrad paper values as reproduced in NPR's README table (the LGrad README has no table).",
     confidence="[README of NPR]",
     generators=_FS8,
     rows={"LGrad": {"acc": (99.9, 94.8, 96.0, 82.9, 85.3, 99.6, 72.4, 58.0, 86.1),

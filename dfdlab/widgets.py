@@ -4,9 +4,9 @@
 mini benchmark, then see side by side
 
 * each registered detector's fake probability, from the quick zoo's checkpoints
-  (``dfdlab.suites.train_quick``: every detector trained on the mini benchmark, as lesson
+  (``dfdlab.zoo.train_quick``: every detector trained on the mini benchmark, as lesson
   07 does). A detector that has not been trained here is listed as **untrained, with no
-  score**: run lesson 07 (or ``dfdlab.suites.train_quick(name)``) first;
+  score**: run lesson 07 (or ``dfdlab.zoo.train_quick(name)``) first;
 * the NPR residual ``x - up(down(x))`` (``dfdlab.detectors.npr.npr_residual``);
 * LGrad's gradient map ``∂ sum D(x) / ∂x`` (``dfdlab.detectors.lgrad.gradient_map``), with
   the official StyleGAN bedroom discriminator when its asset is present, else the mini
@@ -111,7 +111,7 @@ class Demo:
 
     def __init__(self, root: str | Path | None = None, detector_names: list[str] | None = None,
                  per_folder: int = 3):
-        from .suites import QUICK_ZOO
+        from .zoo import QUICK_ZOO
 
         self.root = Path(root) if root is not None else cached_mini_root()
         self.names = list(detector_names) if detector_names is not None else detectors.available()
@@ -186,7 +186,7 @@ class Demo:
 
     def _model(self, name: str):
         if name not in self._models:
-            from .suites import load_quick, quick_info
+            from .zoo import load_quick, quick_info
 
             rec = quick_info(name)
             self._models[name] = (load_quick(name), rec) if rec is not None else (None, None)
@@ -199,7 +199,7 @@ class Demo:
             if model is None:
                 self.scores[name] = None
                 self.status[name] = ("untrained: no score. Train it first (run lesson 07, or "
-                                     f"dfdlab.suites.train_quick('{name}'))")
+                                     f"dfdlab.zoo.train_quick('{name}'))")
                 continue
             with torch.no_grad():
                 x = model.transform(train=False)(img)[None]

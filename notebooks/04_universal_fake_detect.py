@@ -20,7 +20,7 @@
 # to end on the same data, draws a t-SNE of the feature space, and (full profile) scores the
 # official CLIP ViT-L/14 + released head on the UnivFD test sets beside the paper.
 #
-# **You will learn**: what "a frozen feature space" means in code (`dfdlab.detectors.ufd`);
+# **You will learn**: what "a frozen feature space" means in code (`dfdlab.detectors.univfd`);
 # why the features can be computed once and cached (`dfdlab.features`); how a linear probe
 # and a nearest neighbour are scored with the same AP/accuracy as any detector; the UnivFD
 # evaluation protocol (1000/1000 per set, seed 0, falling back to 100).
@@ -43,7 +43,7 @@ import dfdlab
 from dfdlab import hub
 from dfdlab.data import ForenSynths, generator_sets
 from dfdlab.detectors import build
-from dfdlab.detectors.ufd import NearestNeighbour, univfd_subset
+from dfdlab.detectors.univfd import NearestNeighbour, univfd_subset
 from dfdlab.evaluate import evaluate, paper_style
 from dfdlab.features import FeatureSet, LinearProbe, extract_features
 from dfdlab.train import fit, recipe
@@ -96,15 +96,15 @@ plt.show()
 #
 # | paper / official code | `dfdlab` |
 # |---|---|
-# | test input: `CenterCrop(224)` on the native image, CLIP mean/std (`validate.py`) | `dfdlab.data.transforms.ufd_test(crop_size)`, via `model.transform(False)` |
-# | train input: shorter side → 256, Blur+JPEG(0.5), RandomCrop 224, flip (`data/datasets.py`) | `dfdlab.data.transforms.ufd_train`, via `model.transform(True)` |
-# | CLIP ViT-L/14 from `ViT-L-14.pt`, `jit=False`, `.float()`, QuickGELU | `dfdlab.clip.pretrained.load_visual` (inside `build("ufd")`) |
+# | test input: `CenterCrop(224)` on the native image, CLIP mean/std (`validate.py`) | `dfdlab.data.transforms.univfd_test(crop_size)`, via `model.transform("test")` |
+# | train input: shorter side → 256, Blur+JPEG(0.5), RandomCrop 224, flip (`data/datasets.py`) | `dfdlab.data.transforms.univfd_train`, via `model.transform("train")` |
+# | CLIP ViT-L/14 from `ViT-L-14.pt`, `jit=False`, `.float()`, QuickGELU | `dfdlab.clip.pretrained.load_visual` (inside `build("univfd")`) |
 # | feature `ln_post(x[:, 0, :]) @ proj`, 768-d, not normalised | `UnivFD.features(x)` |
 # | `fc = nn.Linear(768, 1)`, weight ~ N(0, 0.02); `fc_weights.pth` loaded with `model.fc.load_state_dict` | `UnivFD.fc`, `UnivFD.load_head` / `convert_state_dict` |
 # | backbone frozen (`--fix_backbone`) | `UnivFD.train()` keeps the backbone in eval; only `fc` has `requires_grad` |
-# | AdamW(lr 1e-4), batch 256, BCE, CNNDetection early stopping | `dfdlab.train.recipe("ufd")` + `dfdlab.train.fit` |
-# | nearest neighbour, cosine, k = 1 (no code released) | `dfdlab.detectors.ufd.nearest_neighbour_score`, `NearestNeighbour` |
-# | 1000 real / 1000 fake per set, seed 0, falling back to 100 | `dfdlab.detectors.ufd.univfd_sample` / `univfd_subset` |
+# | AdamW(lr 1e-4), batch 256, BCE, CNNDetection early stopping | `dfdlab.train.recipe("univfd")` + `dfdlab.train.fit` |
+# | nearest neighbour, cosine, k = 1 (no code released) | `dfdlab.detectors.univfd.nearest_neighbour_score`, `NearestNeighbour` |
+# | 1000 real / 1000 fake per set, seed 0, falling back to 100 | `dfdlab.detectors.univfd.univfd_subset` (the sampler `dfdlab.suites` uses too) |
 # | AP (sklearn), acc at `> 0.5`, mean over sets | `dfdlab.evaluate.evaluate` |
 # | (ours) features computed once and cached on disk | `dfdlab.features.extract_features` |
 
@@ -134,7 +134,7 @@ print(f"train: {train_set.counts()}   val: {val_set.counts()}")
 # %% [markdown]
 # ## 2 · The frozen backbone and the feature cache
 #
-# `build("ufd", backbone=...)` gives the detector: a frozen backbone and `fc`. In the quick
+# `build("univfd", backbone=...)` (alias `"ufd"`) gives the detector: a frozen backbone and `fc`. In the quick
 # profile the backbone is **EfficientNet-Lite0 with ImageNet weights, a stand-in for CLIP
 # ViT-L/14** (which runs at about one image per second on a CPU). It plays the same role: a
 # feature space trained for something other than real-vs-fake. Every number below that comes
@@ -148,9 +148,9 @@ print(f"train: {train_set.counts()}   val: {val_set.counts()}")
 # Blur+JPEG/RandomCrop augmentation the official training draws every epoch.
 
 # %%
-model = build("ufd", backbone=cfg.backbone, crop_size=cfg.crop_size)
-print(model.describe())
-print("input pipeline:", model.transform(False))
+model = build("univfd", backbone=cfg.backbone, crop_size=cfg.crop_size)
+print(model.summary())
+print("input pipeline:", model.describe("test")["transform"])
 t0 = time.time()
 train_fs = extract_features(model, train_set, progress=False)
 val_fs = extract_features(model, val_set, progress=False)
@@ -176,9 +176,9 @@ print(f"{len(train_fs)} train, {len(val_fs)} val, {sum(map(len, test_fs.values()
 # %%
 dfdlab.seed_everything(0)
 probe = LinearProbe(model.feature_dim)
-run_dir = Path(tempfile.mkdtemp(prefix="ufd-probe-"))
+run_dir = Path(tempfile.mkdtemp(prefix="univfd-probe-"))
 result = fit(probe, train_fs.dataset(), val_fs.dataset(),
-             recipe("ufd", epochs=cfg.probe_epochs, batch_size=cfg.probe_batch, seed=0),
+             recipe("univfd", epochs=cfg.probe_epochs, batch_size=cfg.probe_batch, seed=0),
              run_dir, progress=False)
 dfdlab.detectors.load_checkpoint(probe, result.best_path)
 h = result.history
@@ -205,7 +205,7 @@ print(f"{g0}: AP from images {full_path.ap[0]:.4f} == AP from cached features {l
 # %% [markdown]
 # ## 4 · The baseline: CNNDetection trained end to end on the same data
 #
-# `build("cnnspot")` is CNNDetection's ResNet-50. The paper's baseline starts from ImageNet
+# `build("cnndetection")` (alias `"cnnspot"`) is CNNDetection's ResNet-50. The paper's baseline starts from ImageNet
 # weights; those are not available offline, so **here it is trained from scratch** on the
 # same training images (CNNDetection's Adam recipe and Blur+JPEG(0.5) augmentation, only a
 # few epochs in the quick profile). Treat it as "a network that learns its features from the
@@ -213,11 +213,11 @@ print(f"{g0}: AP from images {full_path.ap[0]:.4f} == AP from cached features {l
 
 # %%
 dfdlab.seed_everything(0)
-cnn = build("cnnspot", pretrained=cfg.profile == "full" and hub.available("resnet50-imagenet"),
+cnn = build("cnndetection", pretrained=cfg.profile == "full" and hub.available("resnet50-imagenet"),
             load_size=cfg.cnn_load_size, crop_size=cfg.cnn_crop_size)
 # The run is kept under DFDLAB_HOME (keyed by the training folder): re-running the lesson resumes it.
 import hashlib
-cnn_dir = dfdlab.home() / "runs" / f"04_cnnspot_{hashlib.sha256(str(train_root).encode()).hexdigest()[:12]}"
+cnn_dir = dfdlab.home() / "runs" / f"04_cnndetection_{hashlib.sha256(str(train_root).encode()).hexdigest()[:12]}"
 t0 = time.time()
 cnn_fit = fit(cnn, ForenSynths(train_root, transform=cnn.transform(True)),
               ForenSynths(val_root, transform=cnn.transform(False)),
@@ -327,7 +327,7 @@ if cfg.profile != "full" or missing:
 else:
     from dfdlab.evaluate import compare_with_paper
 
-    official = build("ufd", backbone="ViT-L-14", head_weights="official").to(dfdlab.device())
+    official = build("univfd", backbone="ViT-L-14", head_weights="official").to(dfdlab.device())
     sets = {}
     for root in (hub.path("forensynths-test"), hub.path("univfd-diffusion")):
         for name, ds in generator_sets(root).items():
@@ -348,10 +348,10 @@ print(f"lesson ran in {time.time() - T_START:.0f} s")
 #    exactly, and what does our score do for k > 1?
 # 2. Train the linear probe on L2-normalised features (divide `train_fs.features` by its
 #    norm). UnivFD does **not** normalise; does it matter for the probe? For the NN?
-# 3. Replace the stand-in with a random-weight backbone: `build("ufd", backbone="ViT-B-32",
+# 3. Replace the stand-in with a random-weight backbone: `build("univfd", backbone="ViT-B-32",
 #    clip_weights="random", crop_size=64)`. What happens to the unseen-generator AP? What does
 #    that tell you about where UnivFD's generalisation comes from?
-# 4. `univfd_sample(real, fake, max_sample=1000)` falls back to 100 images when a set is small.
+# 4. `univfd_subset(dataset, max_sample=1000)` falls back to 100 images when a set is small.
 #    Which two ForenSynths test sets trigger it, and how many images did the paper's SAN and
 #    SITD numbers rest on?
 # 5. Run `benchmarks/ufd_feature_cache.py`. Why is the cached run's head exactly the official

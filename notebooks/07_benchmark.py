@@ -33,21 +33,23 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 
 import dfdlab
-from dfdlab import detectors, hub, ledger, suites
-from dfdlab.data import generator_sets, transforms as T
-from dfdlab.detectors.ufd import univfd_subset
-from dfdlab.evaluate import evaluate, paper_style, robustness, wide
+from dfdlab import detectors, hub, ledger, suites, zoo
+from dfdlab.data import generator_sets
+from dfdlab.data import transforms as T
+from dfdlab.detectors.univfd import univfd_subset
+from dfdlab.evaluate import evaluate, robustness
+from dfdlab.health import hardware
+from dfdlab.testing import shaped_tree
 from dfdlab.viz.curves import heatmap, roc_curves
 
 T_START = time.time()
 cfg = dfdlab.settings(
     quick={"data": "mini-ForenSynths (built here)", "train_family": "dcgan_transposed",
-           "weights": "quick zoo, trained here (dfdlab.suites.train_quick)", "test_per_class": 100,
+           "weights": "quick zoo, trained here (dfdlab.zoo.train_quick)", "test_per_class": 100,
            "robust_per_class": 10, "eval_batch": 64, "threads": 1},
     full={"data": "ForenSynths (DFDLAB_DATA)", "train_family": "progan (4 classes)",
           "weights": "official checkpoints (dfdlab assets)", "test_per_class": None,
@@ -61,11 +63,11 @@ if cfg.threads:  # measured here: 2 threads on a shared, busy 2-core CPU ran 3-8
 #
 # | family | method | one-line idea | paper | in dfdlab |
 # |---|---|---|---|---|
-# | data-driven baseline | **CNNDetection** | a ResNet-50 trained on ProGAN with Blur+JPEG augmentation already generalises to other CNN generators | Wang et al., *CNN-generated images are surprisingly easy to spot... for now*, CVPR 2020 | `build("cnnspot")` |
+# | data-driven baseline | **CNNDetection** | a ResNet-50 trained on ProGAN with Blur+JPEG augmentation already generalises to other CNN generators | Wang et al., *CNN-generated images are surprisingly easy to spot... for now*, CVPR 2020 | `build("cnndetection")` |
 # | artefact: frequency | spectra | up-sampling leaves periodic peaks in the spectrum of the high-pass residual | Zhang et al. WIFS 2019; Durall et al. CVPR 2020; Frank et al. ICML 2020 | `dfdlab.viz.frequency` (lesson 01) |
 # | artefact: up-sampling | **NPR** | `x − up(down(x))`: the neighbouring-pixel relations that ×2 up-sampling fixes, fed to a small ResNet | Tan et al., *Rethinking the Up-Sampling Operations...*, CVPR 2024 | `build("npr")`, `npr_residual` (lesson 05) |
 # | artefact: gradients | **LGrad** | the gradient of a pretrained GAN discriminator w.r.t. the image is a generator-agnostic artefact map; classify it | Tan et al., *Learning on Gradients*, CVPR 2023 | `build("lgrad")`, `gradient_map` (lesson 06) |
-# | foundation-model features | **UnivFD** | never train the feature space: frozen CLIP ViT-L/14 + a linear probe (or nearest neighbour) | Ojha, Li, Lee, *Towards Universal Fake Image Detectors...*, CVPR 2023 | `build("ufd")` (lesson 04) |
+# | foundation-model features | **UnivFD** | never train the feature space: frozen CLIP ViT-L/14 + a linear probe (or nearest neighbour) | Ojha, Li, Lee, *Towards Universal Fake Image Detectors...*, CVPR 2023 | `build("univfd")` (lesson 04) |
 
 # %%
 from dfdlab.viz.diagram import draw_pipeline
@@ -91,7 +93,7 @@ plt.show()
 # The papers train on ProGAN and test on many generators. Here every detector is trained
 # on the mini benchmark's **one** training family (`train/photos`: real crops vs fakes of
 # `dcgan_transposed`), selected on `val`, with its paper's recipe and pipeline at the mini
-# size (`dfdlab.suites.QUICK_ZOO`: only epochs, batch size and image size change). The
+# size (`dfdlab.zoo.QUICK_ZOO`: only epochs, batch size and image size change). The
 # trained weights are cached in `DFDLAB_HOME/zoo/quick`, so a rerun (or the demo at the end)
 # reuses them. **Stand-ins** (named again beside every number): UnivFD runs on a frozen
 # ImageNet EfficientNet-Lite0 instead of CLIP ViT-L/14; LGrad's transformation model is the
@@ -99,12 +101,12 @@ plt.show()
 # LGrad's ResNet-50 start from scratch (no ImageNet weights offline).
 
 # %%
-names = [n for n in detectors.available() if n in suites.QUICK_ZOO]
+names = [n for n in detectors.available() if n in zoo.QUICK_ZOO]
 models, infos = {}, {}
 if cfg.profile == "quick":
     root = dfdlab.data.build_mini()
     for name in names:
-        models[name], infos[name] = suites.train_quick(name, root)
+        models[name], infos[name] = zoo.train_quick(name, root)
         i = infos[name]
         print(f"{name:8s} {'cached' if i['from_cache'] else 'trained'}: {i['train_seconds']:.0f} s of training "
               f"({i['epochs_run']} epochs, best {i['best_epoch']}), sha256 {i['checkpoint_sha256'][:12]} · {i['note']}")
@@ -112,14 +114,14 @@ if cfg.profile == "quick":
     # The same 100 real + 100 fake per generator for every detector (seed 0, UnivFD's sampler).
     test_sets = {g: univfd_subset(ds, cfg.test_per_class, seed=0)[0] for g, ds in test_sets.items()}
 else:
-    official = {"npr": "npr", "lgrad": "lgrad-4class", "ufd": "ufd-fc"}
+    official = {"npr": "npr", "lgrad": "lgrad-4class", "univfd": "ufd-fc"}
     missing = [a for a in ["forensynths-test", *official.values()] if not hub.available(a)]
     if missing:
         print(f"Skipped: the full profile needs the assets {', '.join(missing)} (see `dfdlab assets`).")
     else:
         for name, asset in official.items():
-            models[name] = detectors.build(name, **({"head_weights": "official"} if name == "ufd" else {}))
-            if name != "ufd":
+            models[name] = detectors.build(name, **({"head_weights": "official"} if name == "univfd" else {}))
+            if name != "univfd":
                 detectors.load_checkpoint(models[name], hub.path(asset))
             infos[name] = {"train_seconds": float("nan"), "note": f"official checkpoint {asset}",
                            "checkpoint_sha256": dfdlab.files.sha256sum(hub.path(asset))}
@@ -129,17 +131,17 @@ print("test generators:", ", ".join(f"{g} ({ds.family})" for g, ds in test_sets.
 # %%
 tables, speed = {}, {}
 for name, model in models.items():
-    t0 = time.perf_counter()  # PIL images in, each model's own test pipeline (model.transform(train=False))
+    t0 = time.perf_counter()  # PIL images in, each model's own test pipeline (model.transform("test"))
     tables[name] = evaluate(model, test_sets, batch_size=cfg.eval_batch, progress=False)
     speed[name] = tables[name]["n"].iloc[-1] / (time.perf_counter() - t0)
 
-STAND_IN = {"ufd": "UnivFD recipe on an EfficientNet-Lite0 STAND-IN (not CLIP)",
+STAND_IN = {"univfd": "UnivFD recipe on an EfficientNet-Lite0 STAND-IN (not CLIP)",
             "lgrad": "LGrad recipe with a STAND-IN D (mini DCGAN) and ResNet-50 from scratch",
-            "cnnspot": "CNNDetection ResNet-50 from scratch", "npr": "NPR (official network, from scratch)"}
+            "cnndetection": "CNNDetection ResNet-50 from scratch", "npr": "NPR (official network, from scratch)"}
 rows = []
 for name, t in tables.items():
     r = {"detector": STAND_IN.get(name, name) if cfg.profile == "quick" else name}
-    for g, acc, ap in zip(t["generator"], t["acc"], t["ap"]):
+    for g, acc, ap in zip(t["generator"], t["acc"], t["ap"], strict=True):
         r[(g, "Acc")], r[(g, "AP")] = round(100 * acc, 1), round(100 * ap, 1)
     rows.append(r)
 table1 = pd.DataFrame(rows).set_index("detector")
@@ -176,8 +178,8 @@ if models:
 # %%
 if models:
     fig, axes = plt.subplots(1, len(tables), figsize=(4.4 * len(tables), 4.0), squeeze=False)
-    for ax, (name, t) in zip(axes[0], tables.items()):
-        roc_curves(t, ax=ax, title=f"{name}" + (" (quick, stand-in)" if name in ("ufd", "lgrad")
+    for ax, (name, t) in zip(axes[0], tables.items(), strict=True):
+        roc_curves(t, ax=ax, title=f"{name}" + (" (quick, stand-in)" if name in ("univfd", "lgrad")
                                                  and cfg.profile == "quick" else ""))
     plt.tight_layout()
     plt.show()
@@ -235,7 +237,7 @@ cost = pd.DataFrame([{
     "train seconds": infos[name]["train_seconds"], "images/s (test)": round(speed[name], 1),
     "model": infos[name]["note"]} for name, m in models.items()])
 if models:
-    print("hardware:", suites.hardware())
+    print("hardware:", hardware())
     display(cost)
 
 # %% [markdown]
@@ -245,7 +247,7 @@ if models:
 # its training generator; NPR, whose representation is the up-sampling trace itself,
 # generalises to the unseen up-sampling generators better than the same-data ResNet-50
 # baseline (NPR's Table 1 claim, at mini scale); and strong JPEG costs NPR AP (its author:
-# "not trained with JPEG/noise augmentation", NPR issue #9).
+# "not trained with JPEG/noise augmentation", NPR-DeepfakeDetection issue #9).
 
 # %%
 if cfg.profile == "quick":
@@ -256,7 +258,7 @@ if cfg.profile == "quick":
         assert ap_train > 0.7, f"{name} did not learn its training generator ({ap_train:.3f})"
     unseen = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["ap"].mean()) for n, t in tables.items()}
     print("mean AP on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen.items()})
-    assert unseen["npr"] > unseen["cnnspot"] + 0.05, "NPR should generalise better than the ResNet-50 baseline"
+    assert unseen["npr"] > unseen["cnndetection"] + 0.05, "NPR should generalise better than the ResNet-50 baseline"
     drop = grid["clean"] - grid["JPEG 30"]
     print("AP lost under JPEG 30 (points):", (100 * drop).round(1).to_dict())
     assert drop["npr"] > 0.02, "JPEG 30 should cost NPR AP"
@@ -273,12 +275,12 @@ if cfg.profile == "quick":
 # real, the images are not, and the weights are this lesson's quick NPR: not a result).
 
 # %%
-display(suites.suites_table())
+display(suites.suites_table(models.values()))  # with each quick model's test input per suite
 if "npr" in models and cfg.profile == "quick":
     import tempfile
 
-    tree = suites.shaped_tree("forensynths", root / "test", Path(tempfile.mkdtemp()) / "ForenSynths", per_label=2)
-    ckpt = suites.zoo_dir() / "npr" / "best.pth"
+    tree = shaped_tree("forensynths", root / "test", Path(tempfile.mkdtemp()) / "ForenSynths", per_label=2)
+    ckpt = zoo.zoo_dir() / "npr" / "best.pth"
     t = suites.run_suite(models["npr"], "forensynths", tree, checkpoint=ckpt, progress=False,
                          data_note="a tree shaped like ForenSynths filled with mini-benchmark images (not the published data)")
     print(suites.suite_note(t))
@@ -294,7 +296,7 @@ if "npr" in models and cfg.profile == "quick":
 # %%
 if models:
     def tagged(t, name):  # a plain copy (evaluate's .attrs hold score arrays) with what produced the numbers
-        settings = suites.protocol(models[name], "forensynths")[1]
+        settings = models[name].describe("test")  # the pipeline evaluate() ran above
         return pd.DataFrame(t.to_dict("list")).assign(
             detector=name, resize=settings["resize"], crop=settings["crop"], jpeg="none",
             sampling=f"{cfg.test_per_class} real + {cfg.test_per_class} fake per generator, seed 0",
@@ -340,7 +342,7 @@ if cfg.profile == "quick":
 # %% [markdown]
 # ## 练习 (Exercises)
 #
-# 1. 把 `QUICK_ZOO["npr"]["epochs"]` 改成 1 和 8，重新训练（`suites.train_quick("npr", force=True)`），
+# 1. 把 `QUICK_ZOO["npr"]["epochs"]` 改成 1 和 8，重新训练（`zoo.train_quick("npr", force=True)`），
 #    哪些未见过的生成器的 AP 变化最大？为什么 `upsample_only` 对 NPR 反而很难（提示：上采样之后的卷积层做了什么）？
 # 2. 在鲁棒性网格里加入"先 JPEG 50 再模糊 σ2"，和"先模糊再 JPEG"比较：顺序重要吗？
 #    (CNNDetection 的 `data_augment` 先模糊后 JPEG。)

@@ -1,4 +1,5 @@
-"""Detector registry, strict checkpoint loading in every official format, the CNNDetection baseline."""
+"""Detector registry, strict checkpoint loading in every official format, the CNNDetection baseline,
+each detector's own preprocessing (``transform(split, benchmark=, augment=)``, ``describe``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import collections
 
 import dfdlab  # noqa: F401  (compat shim before torchvision)
 
+# isort: split
 import pytest
 import torch
 from torch import nn
@@ -86,14 +88,17 @@ def test_load_checkpoint_formats_and_errors(tmp_path):
 
 
 def test_registry_builds_builtins_and_survives_missing_modules(monkeypatch):
-    assert "cnnspot" in detectors.available()
-    with pytest.raises(KeyError, match="available: .*cnnspot"):
+    # One name per method; the older names still build the same class.
+    assert detectors.available() == ["cnndetection", "lgrad", "npr", "univfd"]
+    assert detectors.get("cnnspot") is detectors.get("cnndetection")
+    assert detectors.get("ufd") is detectors.get("univfd")
+    with pytest.raises(KeyError, match="available: .*cnndetection"):
         detectors.build("no_such_detector")
     # A built-in whose module is not written yet is simply absent.
     from dfdlab.detectors import base
 
     monkeypatch.setattr(base, "BUILTINS", base.BUILTINS + ("not_written_yet",))
-    assert "not_written_yet" not in detectors.available() and "cnnspot" in detectors.available()
+    assert "not_written_yet" not in detectors.available() and "cnndetection" in detectors.available()
 
     @detectors.register("tiny_registry_test")
     class T2(Tiny):
@@ -104,17 +109,17 @@ def test_registry_builds_builtins_and_survives_missing_modules(monkeypatch):
         detectors.register("tiny_registry_test")(type("Other", (Tiny,), {}))
 
 
-def test_cnnspot_is_the_official_resnet50_with_a_binary_head(tmp_path):
+def test_cnndetection_is_the_official_resnet50_with_a_binary_head(tmp_path):
     torch.manual_seed(0)
     model = detectors.build("cnnspot", crop_size=32, load_size=40)
     sd = model.state_dict()
-    # Official key names and sizes (PAPERS.md §3.4: 320 entries, 23,563,254 elements).
+    # Official key names and sizes (the released checkpoints: 320 entries, 23,563,254 elements).
     ref = resnet50(num_classes=1)
     assert list(sd) == list(ref.state_dict())
     assert len(sd) == 320 and sum(v.numel() for v in sd.values()) == 23_563_254
     assert model.fc.in_features == 2048 and model.fc.out_features == 1
     assert abs(model.fc.weight.std().item() - 0.02) < 0.002  # N(0, 0.02) init
-    assert (model.name, model.recipe) == ("cnnspot", "cnndetection")
+    assert (model.name, model.recipe, model.paper_method) == ("cnndetection", "cnndetection", "CNNDetection")
 
     # An official trainer checkpoint {'model','optimizer','total_steps'} loads and gives the same logits.
     _randomised(ref)
@@ -133,9 +138,92 @@ def test_cnnspot_is_the_official_resnet50_with_a_binary_head(tmp_path):
     img = Image.new("RGB", (50, 45), (10, 200, 30))
     assert model.transform(train=False)(img).shape == (3, 32, 32)
     assert model.transform(train=True)(img).shape == (3, 32, 32)
+    assert model.transform("val")(img).shape == (3, 32, 32)
 
     # ImageNet weights are used only when asked, and never downloaded.
     from dfdlab import hub
 
     with pytest.raises(hub.AssetMissing, match="resnet50-imagenet"):
         detectors.build("cnnspot", pretrained=True)
+
+
+def _seeded(tf, img, seed=3):
+    """``tf(img)`` after seeding Python's ``random`` (data_augment) and torch (torchvision's random steps)."""
+    import random
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return tf(img)
+
+
+def test_split_forms_and_the_official_validation_pipelines():
+    import numpy as np
+    from PIL import Image
+    from torchvision import transforms as TV
+
+    from dfdlab.data.transforms import DataAugment, transform_repr
+
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8))
+    cnn = detectors.build("cnnspot", load_size=64, crop_size=56)
+    npr = detectors.build("npr", load_size=64, crop_size=56)
+    imagenet = TV.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+    # The bool forms are the "train" and "test" splits.
+    for m in (cnn, npr):
+        for same in (m.transform(True), m.transform(train=True)):
+            assert transform_repr(same) == transform_repr(m.transform("train"))
+        for same in (m.transform(False), m.transform(train=False), m.transform()):
+            assert transform_repr(same) == transform_repr(m.transform("test"))
+    with pytest.raises(ValueError, match="split"):
+        cnn.transform("validation")
+    with pytest.raises(ValueError, match="not to the test"):
+        cnn.transform("test", augment={"blur_prob": 0.0})
+    with pytest.raises(ValueError, match="test settings"):
+        npr.transform("train", benchmark="gangen")
+    with pytest.raises(KeyError, match="no test settings for benchmark 'imagenet'"):
+        npr.transform("test", benchmark="imagenet")
+
+    # CNNDetection train.py get_val_opt, written out: shorter side to 64, blur sigma 1.5 and PIL JPEG
+    # q 65 at the train probabilities (0.5), CenterCrop, ImageNet normalisation.
+    official_cnn_val = TV.Compose([TV.Resize(64), DataAugment(0.5, (1.5,), 0.5, ("pil",), (65,)),
+                                   TV.CenterCrop(56), TV.ToTensor(), imagenet])
+    for seed in range(6):  # several seeds: blur and JPEG each on and off
+        assert torch.equal(_seeded(cnn.transform("val"), img, seed), _seeded(official_cnn_val, img, seed)), seed
+    # The recipe's options drive it: probability 1 blurs and compresses every image.
+    always = {"blur_prob": 1.0, "blur_sig": (0.0, 3.0), "jpg_prob": 1.0, "jpg_method": ("cv2", "pil"),
+              "jpg_qual": (30, 100)}
+    forced = TV.Compose([TV.Resize(64), DataAugment(1.0, (1.5,), 1.0, ("pil",), (65,)), TV.CenterCrop(56),
+                         TV.ToTensor(), imagenet])
+    assert torch.equal(_seeded(cnn.transform("val", augment=always), img), _seeded(forced, img))
+
+    # NPR train.py val_opt: Resize((64, 64)) -> CenterCrop(56), no blur/JPEG.
+    official_npr_val = TV.Compose([TV.Resize((64, 64)), TV.CenterCrop(56), TV.ToTensor(), imagenet])
+    assert torch.equal(npr.transform("val")(img), official_npr_val(img))
+    no_aug = {**always, "blur_prob": 0.0, "jpg_prob": 0.0}  # what the NPR recipe's augmentation() gives
+    assert transform_repr(npr.transform("train", augment=no_aug)) == transform_repr(npr.transform("train"))
+    assert "DataAugment" in transform_repr(npr.transform("train", augment=always))
+
+
+def test_describe_says_what_each_model_really_runs_with():
+    from dfdlab.gan import Discriminator
+
+    # The quick zoo's LGrad runs at 64 px: its description says so, in every field that names a size.
+    quick_lgrad = detectors.build("lgrad", discriminator=Discriminator(), image_size=64, crop_size=56)
+    for split in ("train", "val", "test"):
+        d = quick_lgrad.describe(split)
+        assert d["resize"].startswith("Resize((64,64))") and d["input_size"] == "64x64", d
+        assert "256" not in d["resize"] + d["crop"] + d["transform"], d
+    assert quick_lgrad.describe("test", "forensynths")["crop"] == "none (the full 64x64 gradient map)"
+    assert quick_lgrad.describe("train")["crop"].startswith("RandomCrop(56)")
+
+    npr = detectors.build("npr", load_size=64, crop_size=56)
+    d = npr.describe("test", benchmark="gangen")
+    assert d["resize"] == "none (native size)" and d["crop"] == "none" and d["benchmark"] == "gangen"
+    assert "DetectionTests['gangen']" in d["protocol_source"] and " at 0x" not in d["transform"]
+    assert npr.describe("test", "forensynths")["resize"] == "Resize((64,64)) bilinear"
+    cnn = detectors.build("cnndetection", load_size=64, crop_size=56)
+    d = cnn.describe("val")
+    assert d["augmentation"] == "blur p=0.5 sigma (1.5,); JPEG p=0.5 pil q (65,)" and d["crop"] == "CenterCrop(56)"
+    assert cnn.describe()["resize"] == "none (native)" and "eval.py" in cnn.describe()["protocol_source"]
+    assert set(d) >= {"detector", "model", "resize", "crop", "normalisation", "input_size", "transform",
+                      "protocol_source"}

@@ -189,8 +189,6 @@ def test_official_checkpoint_formats_load_strictly(tmp_path):
 
 
 def test_transform_sizes(photos):
-    tf = pytest.importorskip("dfdlab.data.transforms", reason="dfdlab.data.transforms not written yet")
-    del tf
     model = build("npr")
     img = photos["astronaut"]  # 512x512
     t = model.transform(train=False)(img)
@@ -201,6 +199,11 @@ def test_transform_sizes(photos):
     assert small.transform(train=False)(img).shape == (3, 64, 64)
     native = build("npr", no_resize=True)
     assert native.transform(train=False)(photos["chelsea_odd"]).shape == (3, 295, 447)
+    # Per benchmark (NPR test.py DetectionTests): GANGen-Detection at native size, the others 256x256.
+    assert model.transform("test", benchmark="gangen")(photos["chelsea_odd"]).shape == (3, 295, 447)
+    for bench in ("forensynths", "diffusionforensics", "univfd"):
+        assert model.transform("test", benchmark=bench)(photos["chelsea_odd"]).shape == (3, 256, 256), bench
+    assert model.transform("val")(img).shape == (3, 224, 224)  # validation: Resize((256,256)) -> CenterCrop(224)
     # ImageNet normalisation: a mid-grey image maps to about (0.5 - mean) / std.
     from PIL import Image
 

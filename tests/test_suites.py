@@ -11,8 +11,13 @@ import torch
 from PIL import Image
 
 import dfdlab
-from dfdlab import suites
+from dfdlab import detectors, suites
+from dfdlab.data import ForenSynths
 from dfdlab.data import transforms as T
+from dfdlab.detectors import Detector, Preprocessing
+from dfdlab.detectors.npr import DETECTION_TESTS
+from dfdlab.detectors.univfd import list_images_os_walk, univfd_sample, univfd_subset
+from dfdlab.testing import shaped_tree
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -27,8 +32,6 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def seeded_npr():
     """An UNTRAINED, seeded NPR at the quick profile's sizes: scores are meaningless, the pipeline is real."""
-    from dfdlab import detectors
-
     dfdlab.seed_everything(0)
     return detectors.build("npr", load_size=64, crop_size=56)
 
@@ -42,7 +45,7 @@ def _odd_image(tree, folder):
 @pytest.mark.parametrize("name", list(suites.SUITES))
 def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, tmp_path, seeded_npr):
     suite = suites.SUITES[name]
-    tree = suites.shaped_tree(name, mini_root / "test", tmp_path / name, per_label=1 if name != "gangen" else 2)
+    tree = shaped_tree(name, mini_root / "test", tmp_path / name, per_label=1 if name != "gangen" else 2)
     if name == "gangen":
         _odd_image(tree / "test", "BEGAN")
     out = tmp_path / "out"
@@ -68,7 +71,7 @@ def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, 
     assert len(rows) == len(suite.generators) + 3
 
     # Per-table NPR settings (NPR test.py DetectionTests), recorded beside the numbers.
-    cfg = T.NPR_TEST_SETTINGS[suite.npr_setting]
+    cfg = DETECTION_TESTS[name]
     if cfg["no_resize"]:
         assert table["resize"].iloc[0].startswith("none (native")
         assert table.set_index("generator").loc["BEGAN", "skipped"] == 0  # the odd-sized image was scored
@@ -87,9 +90,9 @@ def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, 
 def test_suite_protocols_and_errors(mini_root, tmp_path, seeded_npr):
     # The transform each suite gives NPR equals npr_test with the paper's settings.
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (61, 67, 3), dtype=np.uint8))
-    for name, suite in suites.SUITES.items():
+    for name in suites.SUITES:
         tf, settings = suites.protocol(seeded_npr, name)
-        ref = T.npr_test(load_size=64, crop_size=56, **T.NPR_TEST_SETTINGS[suite.npr_setting])
+        ref = T.npr_test(load_size=64, crop_size=56, **DETECTION_TESTS[name])
         assert torch.equal(tf(img), ref(img)), name
     assert tuple(suites.protocol(seeded_npr, "gangen")[0](img).shape) == (3, 61, 67)  # native size kept
     assert suites.SUITES["diffusionforensics"].sets[5].paper_key == "sdv1"
@@ -102,19 +105,15 @@ def test_suite_protocols_and_errors(mini_root, tmp_path, seeded_npr):
             mine = {t.paper_key or t.folder for t in suite.sets}
             assert published <= mine, (suite.name, published - mine)
 
-    # UnivFD sampling: 1000/1000 seed 0 with the fallback, reusing dfdlab.detectors' univfd_sample.
-    from dfdlab.detectors.ufd import univfd_sample
-
-    tree = suites.shaped_tree("univfd", mini_root / "test", tmp_path / "u", per_label=3)
+    # UnivFD sampling: 1000/1000 seed 0 with the fallback; in os.walk order it is validate.py's subset.
+    tree = shaped_tree("univfd", mini_root / "test", tmp_path / "u", per_label=3)
     folder = suites.find_sets("univfd", tree, ["biggan"])["biggan"]
-    s = suites.univfd_sampled(folder, "biggan", None, max_sample=2, seed=0, fallback=1)
-    assert len(s) == 4 and not s.fell_back
-    from dfdlab.detectors.ufd import list_images_os_walk
-
+    s, sample = univfd_subset(ForenSynths(folder), max_sample=2, seed=0, fallback=1, os_walk_order=True)
+    assert len(s) == 4 and not sample.fell_back
     ref = univfd_sample(list_images_os_walk(folder, "0_real"), list_images_os_walk(folder, "1_fake"), 2, 0, 1)
     assert [str(p) for p, _ in s.samples] == [str(p) for p, _ in ref.items]
-    s = suites.univfd_sampled(folder, "biggan", None, max_sample=5, seed=0, fallback=1)
-    assert s.fell_back and len(s) == 2
+    s, sample = univfd_subset(ForenSynths(folder), max_sample=5, seed=0, fallback=1)
+    assert sample.fell_back and len(s) == 2
 
     # A missing generator folder is named, with the way out; a subset runs.
     (tree / "test" / "stargan").rename(tree / "test" / "stargan_moved")
@@ -142,7 +141,7 @@ def test_cli_eval_suite_prints_the_suite_rows(mini_root, tmp_path, capsys, seede
     """``dfdlab eval --suite NAME`` over a shaped tree: one printed row per suite generator, untrained labelled."""
     from dfdlab.cli import main
 
-    tree = suites.shaped_tree("diffusionforensics", mini_root / "test", tmp_path / "DiffusionForensics", per_label=1)
+    tree = shaped_tree("diffusionforensics", mini_root / "test", tmp_path / "DiffusionForensics", per_label=1)
     argv = ["eval", "--suite", "diffusionforensics", "--data", str(tree), "--detector", "npr", "--set", "load_size=64",
             "--set", "crop_size=56", "--quiet", "--out", str(tmp_path / "out")]
     assert main(argv) == 2  # no checkpoint: refused unless --allow-untrained
@@ -161,3 +160,44 @@ def test_cli_eval_suite_prints_the_suite_rows(mini_root, tmp_path, capsys, seede
     capsys.readouterr()
     assert main(argv + ["--allow-untrained", "--generators", "adm,sdxl"]) == 2
     assert "no generator" in capsys.readouterr().err
+
+
+class MeanBrightness(Detector):
+    """A detector the suites have never heard of: its own pipeline, its own words, no registry entry."""
+
+    name = "mean_brightness_test"
+    paper = "none (a test detector)"
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(4.0))
+
+    def forward(self, x):
+        return self.scale * (x.mean(dim=(1, 2, 3)) - 0.5)
+
+    def preprocessing(self, split, benchmark, augment):
+        size = 32 if benchmark == "gangen" else 48  # a per-benchmark choice the suite cannot know about
+        tf = T.npr_test(load_size=size, crop_size=size)  # any PIL -> tensor pipeline does
+        return Preprocessing(tf, f"Resize(({size},{size}))", "none", "ImageNet mean/std", f"{size}x{size}",
+                             source=f"its own rule for {benchmark}")
+
+
+def test_protocol_asks_the_detector_and_a_new_detector_runs_through_run_suite(mini_root, tmp_path):
+    """``protocol`` holds no detector knowledge: an unregistered subclass gets its own settings per suite."""
+    det = MeanBrightness()
+    tf, settings = suites.protocol(det, "gangen")
+    img = Image.new("RGB", (61, 67))
+    assert tuple(tf(img).shape) == (3, 32, 32) and settings["resize"] == "Resize((32,32))"
+    assert settings["protocol_source"] == "its own rule for gangen" and settings["sampling"] == "all images"
+    assert suites.protocol(det, "univfd")[1]["sampling"].startswith("1000 real + 1000 fake, seed 0")
+    tree = shaped_tree("diffusionforensics", mini_root / "test", tmp_path / "DF", per_label=1)
+    table = suites.run_suite(det, "diffusionforensics", tree, out_dir=tmp_path / "out", progress=False)
+    assert list(table["generator"]) == suites.SUITES["diffusionforensics"].generators + ["mean"]
+    assert (table["resize"] == "Resize((48,48))").all()
+    meta = json.loads((tmp_path / "out" / "suite_diffusionforensics_mean_brightness_test.meta.json").read_text())
+    assert meta["settings"]["input_size"] == "48x48" and meta["paper_method"] is None
+    # The suites table shows each detector's own answer per benchmark.
+    shown = suites.suites_table([det, detectors.build("npr", load_size=64, crop_size=56)]).set_index("suite")
+    assert shown.loc["gangen", "mean_brightness_test test input"] == "Resize((32,32)) / none"
+    assert shown.loc["gangen", "npr test input"] == "none (native size) / none"
+    assert shown.loc["forensynths", "npr test input"] == "Resize((64,64)) bilinear / none"

@@ -16,12 +16,15 @@ import pytest
 import torch
 
 import dfdlab  # noqa: F401  (the torchvision compatibility shim must load first)
+
+# isort: split
 import torchvision.transforms as transforms
 import torchvision.transforms.functional as TF
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from dfdlab.data import transforms as T
+from dfdlab.detectors.npr import DETECTION_TESTS
 
 IMNET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 CLIP = dict(mean=[0.48145466, 0.4578275, 0.40821073], std=[0.26862954, 0.26130258, 0.27577711])
@@ -80,10 +83,10 @@ def test_test_pipelines_equal_the_official_compositions(photos):
     for name, img in photos.items():
         w, h = img.size
         ufd_native = transforms.Compose([transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(**CLIP)])
-        _same(T.ufd_test()(img), ufd_native(img), f"ufd_test {name}")
+        _same(T.univfd_test()(img), ufd_native(img), f"univfd_test {name}")
         ufd_old = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
                                       transforms.Normalize(**CLIP)])
-        _same(T.ufd_test(resize=256)(img), ufd_old(img), f"ufd_test(resize) {name}")
+        _same(T.univfd_test(resize=256)(img), ufd_old(img), f"univfd_test(resize) {name}")
 
         # CNNDetection eval.py: no_resize, data_augment with probability 0 (identity), CenterCrop
         cnn_eval = transforms.Compose([ident, transforms.Lambda(lambda im: official_data_augment(im, 0, [0], 0, ["pil"], [75])),
@@ -95,7 +98,7 @@ def test_test_pipelines_equal_the_official_compositions(photos):
         _same(T.cnndetection_test(no_resize=False)(img), cnn_resized(img), f"cnndetection_test resized {name}")
 
         # NPR test.py, every benchmark setting
-        settings = {(s["no_resize"], s["no_crop"]): s for s in T.NPR_TEST_SETTINGS.values()}.values()
+        settings = {(s["no_resize"], s["no_crop"]): s for s in DETECTION_TESTS.values()}.values()
         for s in list(settings) + [dict(no_resize=False, no_crop=False)]:
             bench = str(s)
             npr = transforms.Compose([ident if s["no_resize"] else transforms.Resize((256, 256)),
@@ -127,10 +130,10 @@ def test_test_pipelines_equal_the_official_compositions(photos):
     # sizes are parameters (the quick profile), and the odd photo really is odd
     assert photos["astronaut_odd"].size == (511, 301)
     assert T.npr_test(load_size=64, crop_size=56, no_crop=False)(photos["astronaut_odd"]).shape == (3, 56, 56)
-    assert T.ufd_test(crop_size=32)(photos["astronaut_odd"]).shape == (3, 32, 32)
+    assert T.univfd_test(crop_size=32)(photos["astronaut_odd"]).shape == (3, 32, 32)
     # UnivFD's native crop zero-pads small images (torchvision CenterCrop)
     small = photos["chelsea_odd"].resize((101, 99))
-    padded = T.ufd_test()(small)
+    padded = T.univfd_test()(small)
     assert padded.shape == (3, 224, 224)
     torch.testing.assert_close(padded[:, 0, 0], -torch.tensor(CLIP["mean"]) / torch.tensor(CLIP["std"]))
 
@@ -150,7 +153,7 @@ def test_train_pipelines_equal_the_official_compositions_under_the_same_seeds(ph
             transforms.Lambda(lambda im: official_custom_resize(im, 256)),
             transforms.Lambda(lambda im: official_data_augment(im, **val_opts)),
             transforms.CenterCrop(224), ident, transforms.ToTensor(), transforms.Normalize(**IMNET)])),
-        "ufd_train": (T.ufd_train(), transforms.Compose([
+        "univfd_train": (T.univfd_train(), transforms.Compose([
             transforms.Lambda(lambda im: official_custom_resize(im, 256)),
             transforms.Lambda(lambda im: official_data_augment(im, **opts)),
             transforms.RandomCrop(224), transforms.RandomHorizontalFlip(), transforms.ToTensor(),
@@ -176,7 +179,7 @@ def test_train_pipelines_equal_the_official_compositions_under_the_same_seeds(ph
         # the pipeline is random at all (so equality above is not trivial)
         assert any(not torch.equal(outs[0], o) for o in outs[1:]), name
     # all pipelines are picklable (DataLoader workers under spawn)
-    for name, builders in T.PIPELINES.items():
+    for builders in T.PIPELINES.values():
         for build in builders:
             pickle.loads(pickle.dumps(build()))
     pickle.loads(pickle.dumps(T.lgrad_discriminator_input(filter="pil-default")))
@@ -245,10 +248,10 @@ def test_robustness_perturbations_match_univfd_validate(photos):
     official_gaussian_blur(arr, 3)
     np.testing.assert_array_equal(np.asarray(T.gaussian_blur(img, 3)), arr)
     np.testing.assert_array_equal(np.asarray(T.gaussian_blur(img, 0)), np.asarray(img))
-    # ufd_test's robustness knobs act before the crop, blur first
-    x = T.ufd_test(gaussian_sigma=2, jpeg_quality=50)(img)
+    # univfd_test's robustness knobs act before the crop, blur first
+    x = T.univfd_test(gaussian_sigma=2, jpeg_quality=50)(img)
     ref = transforms.Compose([transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(**CLIP)])
-    _same(x, ref(T.jpeg(T.gaussian_blur(img, 2), 50)), "ufd_test robustness")
+    _same(x, ref(T.jpeg(T.gaussian_blur(img, 2), 50)), "univfd_test robustness")
     with pytest.raises(ValueError, match="method"):
         T.jpeg(img, 50, method="webp")
     with pytest.raises(KeyError, match="unknown pipeline"):

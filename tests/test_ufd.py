@@ -1,4 +1,4 @@
-"""UnivFD (dfdlab.detectors.ufd) and the feature cache (dfdlab.features).
+"""UnivFD (dfdlab.detectors.univfd) and the feature cache (dfdlab.features).
 
 The slow test builds a randomly initialised CLIP ViT-L/14 (about 30 s on 2 CPU cores): one
 model, one image, checked against open_clip's own CLIP ``encode_image``.
@@ -17,7 +17,7 @@ from sklearn.metrics import average_precision_score
 
 import dfdlab
 from dfdlab.detectors import CheckpointError, build, load_checkpoint
-from dfdlab.detectors.ufd import (
+from dfdlab.detectors.univfd import (
     UnivFD,
     list_images_os_walk,
     nearest_neighbour_score,
@@ -54,10 +54,10 @@ def test_official_head_formats_and_fingerprint(ufd_fc_path, tmp_path):
 
 
 def test_stand_in_backbone_is_frozen_imagenet_and_named(ufd_fc_path, photos, tmp_path):
-    model = build("ufd", backbone="efficientnet_lite0")
-    assert model.is_stand_in and "STAND-IN" in model.describe() and model.feature_dim == 1280
+    model = build("univfd", backbone="efficientnet_lite0")
+    assert model.is_stand_in and "STAND-IN" in model.summary() and "STAND-IN" in model.describe()["model"] and model.feature_dim == 1280
     # strict load of the package's ImageNet weights: the full network recognises an espresso (class 967)
-    tf = dfdlab.data.transforms.ufd_test(crop_size=224, stats="imagenet")
+    tf = dfdlab.data.transforms.univfd_test(crop_size=224, stats="imagenet")
     coffee = tf(photos["coffee"].resize((298, 224)))[None]
     with torch.no_grad():
         assert model.backbone.net(coffee).argmax().item() == 967
@@ -76,7 +76,7 @@ def test_stand_in_backbone_is_frozen_imagenet_and_named(ufd_fc_path, photos, tmp
     # our own checkpoints round-trip strictly through load_checkpoint
     path = tmp_path / "head.pth"
     torch.save({"model": model.state_dict(), "optimizer": {}, "total_steps": 3}, path)
-    other = build("ufd", backbone="efficientnet_lite0")
+    other = build("univfd", backbone="efficientnet_lite0")
     load_checkpoint(other, path)
     assert torch.equal(other.fc.weight, model.fc.weight)
 
@@ -117,7 +117,7 @@ def test_vit_l14_openai_format_matches_clip_encode_image(ufd_fc_path, photos, tm
     sd = openai_state_dict(reference, half=False)  # OpenAI key layout + input_resolution etc.
     torch.save(sd, path)
     del sd
-    model = build("ufd", backbone="ViT-L-14", clip_weights=path, head_weights=ufd_fc_path)
+    model = build("ufd", backbone="ViT-L-14", clip_weights=path, head_weights=ufd_fc_path)  # the public-API alias
     assert model.fc.bias.item() == pytest.approx(FC_BIAS, abs=1e-7)
     assert model.fc.weight.norm().item() == pytest.approx(FC_NORM, abs=1e-4)
     x = model.transform(False)(photos["chelsea_odd"])[None]
@@ -144,7 +144,7 @@ def _write_pngs(photos, folder, names):
 
 
 def test_feature_cache_hits_misses_and_skips(photos, tmp_path, caplog):
-    model = build("ufd", backbone="efficientnet_lite0", crop_size=64)
+    model = build("univfd", backbone="efficientnet_lite0", crop_size=64)
     items = _write_pngs(photos, tmp_path, ["astronaut", "coffee", "chelsea", "rocket"])
     bad = tmp_path / "1_fake" / "broken.png"
     bad.write_bytes(b"not a png")
@@ -162,7 +162,7 @@ def test_feature_cache_hits_misses_and_skips(photos, tmp_path, caplog):
     again = extract_features(model, items, progress=False)
     assert again.from_cache and again.key == first.key and torch.equal(again.features, first.features)
     # other preprocessing, or a changed file, is a different key
-    other_crop = extract_features(model, items, transform=dfdlab.data.transforms.ufd_test(56, stats="imagenet"),
+    other_crop = extract_features(model, items, transform=dfdlab.data.transforms.univfd_test(56, stats="imagenet"),
                                   progress=False)
     assert not other_crop.from_cache and other_crop.key != first.key
     st = os.stat(items[0][0])

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import dfdlab
-from dfdlab import suites, widgets
+from dfdlab import widgets, zoo
 
 
 def _upload(demo, name: str, data: bytes):
@@ -55,9 +55,9 @@ def test_demo_untrained_detectors_show_no_score_and_panels_are_the_papers_maps(m
 def test_demo_scores_with_a_cached_checkpoint_and_handles_broken_uploads(mini_root, tmp_path):
     # A quick-zoo entry as train_quick writes it (weights: a seeded untrained NPR, enough to check the wiring).
     dfdlab.seed_everything(0)
-    cfg = suites.QUICK_ZOO["npr"]["build"]
+    cfg = zoo.QUICK_ZOO["npr"]["build"]
     ref = dfdlab.detectors.build("npr", **cfg).eval()
-    out = suites.zoo_dir() / "npr"
+    out = zoo.zoo_dir() / "npr"
     out.mkdir(parents=True)
     torch.save(ref.state_dict(), out / "best.pth")
     (out / "info.json").write_text(json.dumps({"build": cfg, "note": "test weights", "checkpoint_sha256": "ab" * 32}))

@@ -2,8 +2,10 @@
 
 Every pipeline below is a ``torchvision.transforms.Compose`` (v1) built in the same order as
 the official repository builds it, with the sizes as parameters (the quick profile shrinks
-``load_size`` / ``crop_size``; the defaults are the papers'). The facts come from
-``shared/PAPERS.md`` §0, §1.1, §2.1, §3.1-3.2 and §4:
+``load_size`` / ``crop_size``; the defaults are the papers'). The official files: CNNDetection
+``data/datasets.py`` + ``train.py: get_val_opt`` + ``eval.py``; UnivFD ``data/datasets.py`` +
+``validate.py``; NPR ``data/datasets.py`` + ``test.py``; LGrad ``img2gad_pytorch/gen_imggrad.py`` +
+``CNNDetection/eval_test8gan.py``:
 
 ==========================  =====================================================================
 pipeline                    official composition (input: PIL RGB image)
@@ -13,13 +15,14 @@ pipeline                    official composition (input: PIL RGB image)
 ``cnndetection_val``        custom_resize -> data_augment (sigma fixed, PIL JPEG at mid quality)
                             -> CenterCrop -> ToTensor -> Normalize
 ``cnndetection_test``       (``no_resize=True``) -> CenterCrop (unless ``no_crop``) -> ToTensor -> Normalize
-``ufd_train``/``ufd_val``   as CNNDetection, CLIP Normalize, Blur+JPEG(0.5) by default
-``ufd_test``                native CenterCrop(224) (zero-pads small images) -> ToTensor -> CLIP Normalize
+``univfd_train``/``_val``   as CNNDetection, CLIP Normalize, Blur+JPEG(0.5) by default
+``univfd_test``             native CenterCrop(224) (zero-pads small images) -> ToTensor -> CLIP Normalize
 ``npr_train``               Resize((256,256)) -> RandomCrop -> RandomHorizontalFlip -> ToTensor -> Normalize
                             (no data_augment: it is commented out in the official code)
 ``npr_val``                 Resize((256,256)) -> CenterCrop -> ToTensor -> Normalize
 ``npr_test``                Resize((256,256)) unless ``no_resize`` -> CenterCrop unless ``no_crop``
-                            -> ToTensor -> Normalize (settings per benchmark in ``NPR_TEST_SETTINGS``)
+                            -> ToTensor -> Normalize (the settings per benchmark live with the
+                            detector: ``dfdlab.detectors.npr.DETECTION_TESTS``)
 ``lgrad_discriminator_input``  Resize((256,256)) bilinear -> ToTensor -> Normalize(0.5, 0.5): [-1, 1]
 ``lgrad_train/val/test``    the NPR blob on gradient PNGs; test uses no_resize + no_crop
 ==========================  =====================================================================
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from io import BytesIO
 from typing import Callable, Sequence
 
@@ -69,15 +73,6 @@ INTERPOLATIONS = {
 #: The paper setting "Blur+JPEG(0.5)" of CNNDetection, also UnivFD's ``base_options`` defaults.
 BLUR_JPEG_05 = dict(blur_prob=0.5, blur_sig=(0.0, 3.0), jpg_prob=0.5, jpg_method=("cv2", "pil"), jpg_qual=(30, 100))
 
-#: NPR ``test.py`` (``DetectionTests``) and README: ``no_resize`` / ``no_crop`` per benchmark
-#: (PAPERS.md §1.1). GenImage uses ``translate_duplicate`` instead, which is not a setting here.
-NPR_TEST_SETTINGS = {
-    "forensynths": dict(no_resize=False, no_crop=True),  # Table 1: 256x256 after resize
-    "gangen": dict(no_resize=True, no_crop=True),  # Table 2: native size
-    "diffusionforensics": dict(no_resize=False, no_crop=True),  # Table 3
-    "univfd": dict(no_resize=False, no_crop=True),  # Table 4
-    "aigcdetect": dict(no_resize=True, no_crop=True),  # README: native size, batch_size 1 (+ odd-size trim)
-}
 
 
 # --------------------------------------------------------------------------------------
@@ -252,7 +247,7 @@ def square_resize(load_size: int = 256) -> T.Resize:
 class PILDefaultResize:
     """``PIL.Image.resize((w, h))`` with Pillow's default filter (LGrad's TF ``run_img2grad`` path).
 
-    Pillow >= 7 defaults to BICUBIC (older Pillow used NEAREST). PAPERS.md §3.1.
+    Pillow >= 7 defaults to BICUBIC (older Pillow used NEAREST).
     """
 
     def __init__(self, size: int = 256):
@@ -266,7 +261,7 @@ class PILDefaultResize:
 
 
 class Uint8ToMinusOneOne:
-    """LGrad TF path: ``x = uint8 * (2 / 255) - 1`` in CHW float32 (PAPERS.md §3.1)."""
+    """LGrad TF path (``img2gad/run_img2grad``): ``x = uint8 * (2 / 255) - 1`` in CHW float32."""
 
     def __call__(self, img: Image.Image):
         import torch
@@ -370,7 +365,7 @@ def cnndetection_test(
     ])
 
 
-def ufd_train(load_size: int = 256, crop_size: int = 224, stats: str = "clip", **augment) -> T.Compose:
+def univfd_train(load_size: int = 256, crop_size: int = 224, stats: str = "clip", **augment) -> T.Compose:
     """UnivFD ``data/datasets.py`` (train): the CNNDetection train pipeline with CLIP statistics.
 
     ``base_options`` defaults: Blur+JPEG(0.5) (blur_prob 0.5, sigma 0-3, jpg_prob 0.5, cv2/pil,
@@ -379,12 +374,12 @@ def ufd_train(load_size: int = 256, crop_size: int = 224, stats: str = "clip", *
     return cnndetection_train(load_size, crop_size, stats=stats, **augment)
 
 
-def ufd_val(load_size: int = 256, crop_size: int = 224, stats: str = "clip", **augment) -> T.Compose:
+def univfd_val(load_size: int = 256, crop_size: int = 224, stats: str = "clip", **augment) -> T.Compose:
     """UnivFD validation during training: as :func:`cnndetection_val` with CLIP statistics."""
     return cnndetection_val(load_size, crop_size, stats=stats, **augment)
 
 
-def ufd_test(
+def univfd_test(
     crop_size: int = 224,
     resize: int | None = None,
     stats: str = "clip",
@@ -413,13 +408,24 @@ def ufd_test(
 # --------------------------------------------------------------------------------------
 
 
-def npr_train(load_size: int = 256, crop_size: int = 224, no_flip: bool = False) -> T.Compose:
+def _optional_augment(augment: dict | None, validation: bool = False) -> list[Callable]:
+    """``[DataAugment]`` when ``augment`` asks for blur or JPEG, else ``[]`` (NPR/LGrad train without it)."""
+    if not augment or not (augment.get("blur_prob", 0) or augment.get("jpg_prob", 0)):
+        return []
+    return [DataAugment(**(val_augment_options(**augment) if validation else augment))]
+
+
+def npr_train(load_size: int = 256, crop_size: int = 224, no_flip: bool = False,
+              augment: dict | None = None) -> T.Compose:
     """NPR ``data/datasets.py`` (train): Resize((256,256)) -> RandomCrop -> flip -> ToTensor -> ImageNet Normalize.
 
-    ``data_augment`` is commented out in the official code: no blur, no JPEG (author, issue #9).
+    ``data_augment`` is commented out in the official code: no blur, no JPEG (the authors
+    confirm it in NPR-DeepfakeDetection issue #9). ``augment`` (``data_augment`` options)
+    puts it back where CNNDetection has it, after the resize, for experiments.
     """
     return T.Compose([
         square_resize(load_size),
+        *_optional_augment(augment),
         T.RandomCrop(crop_size),
         Identity() if no_flip else T.RandomHorizontalFlip(),
         T.ToTensor(),
@@ -427,16 +433,25 @@ def npr_train(load_size: int = 256, crop_size: int = 224, no_flip: bool = False)
     ])
 
 
-def npr_val(load_size: int = 256, crop_size: int = 224) -> T.Compose:
-    """NPR validation during training: Resize((256,256)) -> CenterCrop -> ToTensor -> Normalize."""
-    return npr_test(load_size, crop_size, no_resize=False, no_crop=False)
+def npr_val(load_size: int = 256, crop_size: int = 224, augment: dict | None = None) -> T.Compose:
+    """NPR validation during training (``train.py``: ``val_opt``): Resize((256,256)) -> CenterCrop -> ToTensor -> Normalize.
+
+    With ``augment``, CNNDetection's validation-strength ``data_augment`` after the resize.
+    """
+    return T.Compose([
+        square_resize(load_size),
+        *_optional_augment(augment, validation=True),
+        T.CenterCrop(crop_size),
+        T.ToTensor(),
+        _normalize("imagenet"),
+    ])
 
 
 def npr_test(load_size: int = 256, crop_size: int = 224, no_resize: bool = False, no_crop: bool = True) -> T.Compose:
     """NPR ``test.py``: Resize((256,256)) unless ``no_resize``, CenterCrop unless ``no_crop``.
 
-    Defaults are the ForenSynths (Table 1) setting; see ``NPR_TEST_SETTINGS`` for the others,
-    e.g. ``npr_test(**NPR_TEST_SETTINGS["gangen"])``. With ``no_resize`` odd sizes reach the
+    Defaults are the ForenSynths (Table 1) setting; ``dfdlab.detectors.npr.DETECTION_TESTS``
+    holds the others, e.g. ``npr_test(**DETECTION_TESTS["gangen"])``. With ``no_resize`` odd sizes reach the
     model, which needs even H and W (the README trim lives in the detector).
     """
     return T.Compose([
@@ -448,7 +463,7 @@ def npr_test(load_size: int = 256, crop_size: int = 224, no_resize: bool = False
 
 
 def lgrad_discriminator_input(size: int = 256, filter: str = "bilinear") -> T.Compose:
-    """The StyleGAN discriminator's input for LGrad's img2grad, x in [-1, 1] (PAPERS.md §3.1).
+    """The StyleGAN discriminator's input for LGrad's img2grad, x in [-1, 1].
 
     ``filter="bilinear"`` (PyTorch ``gen_imggrad.py``): Resize((256,256)) -> ToTensor ->
     Normalize(0.5, 0.5). ``filter="pil-default"`` (TF ``run_img2grad``): ``img.resize((256,256))``
@@ -461,14 +476,15 @@ def lgrad_discriminator_input(size: int = 256, filter: str = "bilinear") -> T.Co
     raise ValueError(f"filter must be 'bilinear' (PyTorch path) or 'pil-default' (TF path), got {filter!r}")
 
 
-def lgrad_train(load_size: int = 256, crop_size: int = 224, no_flip: bool = False) -> T.Compose:
+def lgrad_train(load_size: int = 256, crop_size: int = 224, no_flip: bool = False,
+                augment: dict | None = None) -> T.Compose:
     """LGrad classifier training on gradient PNGs: the NPR blob (Resize((256,256)), no-op on 256² maps)."""
-    return npr_train(load_size, crop_size, no_flip)
+    return npr_train(load_size, crop_size, no_flip, augment)
 
 
-def lgrad_val(load_size: int = 256, crop_size: int = 224) -> T.Compose:
+def lgrad_val(load_size: int = 256, crop_size: int = 224, augment: dict | None = None) -> T.Compose:
     """LGrad validation during training: Resize((256,256)) -> CenterCrop 224."""
-    return npr_val(load_size, crop_size)
+    return npr_val(load_size, crop_size, augment)
 
 
 def lgrad_test(load_size: int = 256, crop_size: int = 224, no_resize: bool = True, no_crop: bool = True) -> T.Compose:
@@ -496,25 +512,33 @@ def gaussian_blur(img: Image.Image, sigma: float) -> Image.Image:
     return Image.fromarray(arr)
 
 
+def transform_repr(transform: Callable) -> str:
+    """A pipeline as one line of text: its ``repr`` without memory addresses or line breaks."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", re.sub(r"\s+", " ", repr(transform))).strip()
+
+
 # --------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------
 
-#: name -> (train builder, validation builder, test builder)
+#: method -> (train builder, validation builder, test builder)
 PIPELINES: dict[str, tuple[Callable[..., T.Compose], Callable[..., T.Compose], Callable[..., T.Compose]]] = {
     "cnndetection": (cnndetection_train, cnndetection_val, cnndetection_test),
-    "ufd": (ufd_train, ufd_val, ufd_test),
+    "univfd": (univfd_train, univfd_val, univfd_test),
     "npr": (npr_train, npr_val, npr_test),
     "lgrad": (lgrad_train, lgrad_val, lgrad_test),
 }
+#: the detectors' other names (``dfdlab.detectors`` accepts them too)
+ALIASES = {"cnnspot": "cnndetection", "ufd": "univfd"}
 
 
 def get(name: str, split: str | bool = "test", *, train: bool | None = None, **kw) -> T.Compose:
     """A paper pipeline by name: ``get("npr", "train", load_size=64, crop_size=56)``.
 
     ``split`` is "train", "val" or "test"; ``train=True/False`` (or ``split=True/False``)
-    means "train"/"test".
+    means "train"/"test". ``"cnnspot"`` and ``"ufd"`` name CNNDetection and UnivFD.
     """
+    name = ALIASES.get(name, name)
     if name not in PIPELINES:
         raise KeyError(f"unknown pipeline {name!r}; known: {sorted(PIPELINES)}")
     if train is not None:
@@ -528,11 +552,11 @@ def get(name: str, split: str | bool = "test", *, train: bool | None = None, **k
 
 
 __all__ = [
-    "IMAGENET_MEAN", "IMAGENET_STD", "CLIP_MEAN", "CLIP_STD", "STATS", "BLUR_JPEG_05", "NPR_TEST_SETTINGS",
+    "IMAGENET_MEAN", "IMAGENET_STD", "CLIP_MEAN", "CLIP_STD", "STATS", "BLUR_JPEG_05",
     "data_augment", "DataAugment", "val_augment_options", "gaussian_blur_uint8_", "cv2_jpeg", "pil_jpeg",
     "sample_continuous", "sample_discrete", "quality_choices",
     "CustomResize", "custom_resize", "square_resize", "PILDefaultResize", "Uint8ToMinusOneOne", "Identity",
-    "cnndetection_train", "cnndetection_val", "cnndetection_test", "ufd_train", "ufd_val", "ufd_test",
+    "cnndetection_train", "cnndetection_val", "cnndetection_test", "univfd_train", "univfd_val", "univfd_test",
     "npr_train", "npr_val", "npr_test", "lgrad_discriminator_input", "lgrad_train", "lgrad_val", "lgrad_test",
-    "jpeg", "gaussian_blur", "PIPELINES", "get",
+    "jpeg", "gaussian_blur", "transform_repr", "PIPELINES", "ALIASES", "get",
 ]

@@ -1,4 +1,4 @@
-"""The detector interface, the registry and strict checkpoint loading.
+"""The detector interface and the registry (strict checkpoint loading: ``dfdlab.checkpoints``).
 
 Modelled on DeepfakeBench's single detector interface with a registry decorator and on
 timm/open_clip's strict loading whose errors say which keys were missing or unexpected
@@ -7,29 +7,63 @@ timm/open_clip's strict loading whose errors say which keys were missing or unex
 
 Every detector is an ``nn.Module`` whose ``forward(x)`` returns one logit per image
 (shape ``[N]``); ``sigmoid(logit)`` is the fake probability and ``> 0.5`` decides "fake",
-as in CNNDetection's ``validate.py`` (PAPERS.md §0).
+as in CNNDetection's ``validate.py``.
 """
 
 from __future__ import annotations
 
 import importlib
-import pickle
-from collections import OrderedDict
+import warnings
 from collections.abc import Mapping
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
 
-#: Built-in detector modules, imported lazily by ``build``/``available`` (one per paper).
-BUILTINS = ("cnnspot", "ufd", "npr", "lgrad")
+from dfdlab.checkpoints import CheckpointError, load_checkpoint, unwrap_state_dict  # noqa: F401  (public here)
+from dfdlab.data.transforms import transform_repr
+
+#: Built-in detector modules (one per paper), imported on first use by ``build``/``available``.
+BUILTINS = ("cnndetection", "univfd", "npr", "lgrad")
+
+#: Other names the built-ins answer to: ``build("cnnspot")`` is ``build("cnndetection")``.
+ALIASES: dict[str, str] = {"cnnspot": "cnndetection", "ufd": "univfd"}
+
+#: The splits every detector has a pipeline for; "val" is the official validation during training.
+SPLITS = ("train", "val", "test")
 
 _REGISTRY: dict[str, type["Detector"]] = {}
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file cannot be read, or does not fit the model (names the file)."""
+def resolve_split(split: str | bool = "test", train: bool | None = None) -> str:
+    """``"train" | "val" | "test"`` from a split name or the bool form (``True`` = train, ``False`` = test)."""
+    if train is not None:
+        if not isinstance(split, bool) and split != "test":
+            raise ValueError(f"give either split={split!r} or train={train!r}, not both")
+        split = bool(train)
+    if isinstance(split, bool):
+        split = "train" if split else "test"
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)} (or a bool: True = train), got {split!r}")
+    return split
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """One split's (and benchmark's) pipeline of a detector, with its settings in words.
+
+    ``transform`` maps a PIL RGB image to the model's input tensor; the other fields say
+    what it does, for tables, the ledger and the lessons (``Detector.describe``).
+    """
+
+    transform: Callable
+    resize: str
+    crop: str
+    normalisation: str
+    input_size: str  # what reaches forward(), e.g. "64x64" or "native (odd sizes trimmed)"
+    augmentation: str = "none"
+    source: str = ""  # the official file (and setting) the pipeline mirrors
 
 
 class Detector(nn.Module):
@@ -38,23 +72,75 @@ class Detector(nn.Module):
     Class attributes:
         name: registry name (``build(name)``).
         paper: the paper it reproduces, e.g. ``"Wang et al., CVPR 2020 (CNNDetection)"``.
+        paper_method: the method's name in the papers' tables (``dfdlab.paper_results``).
         recipe: key of ``dfdlab.train.RECIPES`` used to train it.
+        test_settings: ``{benchmark: keyword arguments}`` where the official test pipeline
+            changes per benchmark (NPR's ``no_resize``/``no_crop`` per table); empty when
+            one test pipeline serves every benchmark.
 
-    Subclasses implement ``forward(x) -> [N]`` logits and ``transform(train)``; they may
-    implement ``features(x)`` (the representation before the final linear layer) and
-    ``convert_state_dict(sd)`` (map an official checkpoint's keys onto theirs).
+    Subclasses implement ``forward(x) -> [N]`` logits and ``preprocessing(split, benchmark,
+    augment) -> Preprocessing``; ``transform`` and ``describe`` are built on it. They may
+    implement ``features(x)`` (the representation before the final linear layer),
+    ``summary()`` (one line saying what the model is) and ``convert_state_dict(sd)`` (map an
+    official checkpoint's keys onto theirs).
     """
 
     name: str = ""
     paper: str = ""
+    paper_method: str = ""
     recipe: str = ""
+    test_settings: Mapping[str, Mapping] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def transform(self, train: bool = False) -> Callable:
-        """The paper's preprocessing: PIL image -> normalised tensor (train or test pipeline)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define transform(train)")
+    def transform(self, split: str | bool = "test", *, benchmark: str | None = None, augment: Mapping | None = None,
+                  train: bool | None = None) -> Callable:
+        """The paper's preprocessing, PIL image -> input tensor.
+
+        Args:
+            split: ``"train"``, ``"val"`` (the official validation during training) or
+                ``"test"``; ``True``/``False`` (or ``train=True/False``) mean train/test.
+            benchmark: a suite name (``dfdlab.suites.SUITES``): that benchmark's official
+                test settings; ``None``: the detector's default test pipeline. Test only.
+            augment: CNNDetection's ``data_augment`` options (``blur_prob``, ``blur_sig``,
+                ``jpg_prob``, ``jpg_method``, ``jpg_qual``, as ``Recipe.augmentation()``
+                returns) for train/val; ``None``: the paper's default for this detector.
+        """
+        return self.preprocessing(*self._resolve(split, benchmark, augment, train)).transform
+
+    def describe(self, split: str | bool = "test", benchmark: str | None = None) -> dict:
+        """The settings this model really runs with, in words: resize, crop, normalisation, input size, ...
+
+        ``transform`` is the pipeline's ``repr`` without memory addresses; ``protocol_source``
+        the official file it mirrors; ``model`` the one-line ``summary()``.
+        """
+        split, benchmark, _ = self._resolve(split, benchmark, None, None)
+        p = self.preprocessing(split, benchmark, None)
+        return {"detector": self.name, "paper": self.paper, "model": self.summary(), "split": split,
+                "benchmark": benchmark, "resize": p.resize, "crop": p.crop, "normalisation": p.normalisation,
+                "input_size": p.input_size, "augmentation": p.augmentation, "transform": transform_repr(p.transform),
+                "protocol_source": p.source}
+
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
+        """The pipeline of ``split`` (already resolved) with its settings in words; subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define preprocessing(split, benchmark, augment)")
+
+    def summary(self) -> str:
+        """One line saying what this model is (stand-ins say so)."""
+        return f"{self.name}: {self.paper}" if self.paper else type(self).__name__
+
+    def _resolve(self, split, benchmark, augment, train) -> tuple[str, str | None, Mapping | None]:
+        split = resolve_split(split, train)
+        if benchmark is not None:
+            if split != "test":
+                raise ValueError(f"benchmark={benchmark!r} selects test settings; it does not apply to split {split!r}")
+            if self.test_settings and benchmark not in self.test_settings:
+                raise KeyError(f"{self.name or type(self).__name__} has no test settings for benchmark {benchmark!r}; "
+                               f"known: {', '.join(self.test_settings)}")
+        if augment is not None and split == "test":
+            raise ValueError("augment applies to the train and val pipelines, not to the test pipeline")
+        return split, benchmark, augment
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The representation fed to the final classifier (optional)."""
@@ -74,8 +160,11 @@ class Detector(nn.Module):
         return f"name={self.name!r}, paper={self.paper!r}, recipe={self.recipe!r}" if self.name else ""
 
 
-def register(name: str):
-    """Class decorator: ``@register("npr") class NPR(Detector): ...`` makes ``build("npr")`` work."""
+def register(name: str, *, aliases: tuple[str, ...] = ()):
+    """Class decorator: ``@register("npr") class NPR(Detector): ...`` makes ``build("npr")`` work.
+
+    ``aliases`` are other names ``build``/``get`` accept for it; ``available()`` lists ``name``.
+    """
 
     def deco(cls):
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
@@ -86,9 +175,16 @@ def register(name: str):
         if not getattr(cls, "name", None):
             cls.name = name
         _REGISTRY[name] = cls
+        for alias in aliases:
+            ALIASES[alias] = name
         return cls
 
     return deco
+
+
+def canonical(name: str) -> str:
+    """The registry name for ``name`` or one of its aliases: ``canonical("ufd") == "univfd"``."""
+    return ALIASES.get(name, name)
 
 
 def _import_builtin(name: str) -> None:
@@ -102,19 +198,18 @@ def _import_builtin(name: str) -> None:
 
 
 def available() -> list[str]:
-    """Names ``build`` accepts: the built-ins that import, plus anything registered."""
+    """Names ``build`` accepts (aliases aside): the built-ins that import, plus anything registered."""
     for mod in BUILTINS:
         try:
             _import_builtin(mod)
-        except Exception as e:  # a broken paper module must not hide the others
-            import warnings
-
+        except Exception as e:  # noqa: BLE001 - a broken paper module must not hide the others
             warnings.warn(f"dfdlab.detectors.{mod} failed to import: {type(e).__name__}: {e}", stacklevel=2)
     return sorted(_REGISTRY)
 
 
 def get(name: str) -> type[Detector]:
-    """The registered class for ``name`` (imports its built-in module on first use)."""
+    """The registered class for ``name`` or an alias of it (imports its built-in module on first use)."""
+    name = canonical(name)
     if name not in _REGISTRY and name in BUILTINS:
         _import_builtin(name)
     if name not in _REGISTRY:
@@ -124,112 +219,5 @@ def get(name: str) -> type[Detector]:
 
 
 def build(name: str, **kwargs) -> Detector:
-    """Instantiate a registered detector: ``build("cnnspot", pretrained=False)``."""
+    """Instantiate a registered detector: ``build("cnndetection", pretrained=False)`` (or ``build("cnnspot")``)."""
     return get(name)(**kwargs)
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def _read_checkpoint(path: Path, map_location) -> object:
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    if path.is_dir():
-        raise CheckpointError(f"checkpoint {path} is a folder; pass the .pth file inside it")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"checkpoint {path} is empty (0 bytes); download or copy it again")
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head not in (b"PK", b"\x80\x02") and not head.startswith(b"\x80"):
-        # torch files are zip archives ("PK") or legacy pickles (protocol byte 0x80).
-        raise CheckpointError(
-            f"checkpoint {path} is not a PyTorch file (it starts with {head!r}; an HTML page or a "
-            "partial download?); download it again and check its sha256 (`dfdlab assets`)"
-        )
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        why = next((ln.strip() for ln in str(e).splitlines() if "Unsupported" in ln or "WeightsUnpickler" in ln),
-                   str(e).splitlines()[0] if str(e) else "")
-        raise CheckpointError(
-            f"checkpoint {path} holds Python objects other than tensors and plain containers; dfdlab "
-            f"loads weights only (torch.load(weights_only=True)) and will not unpickle code. "
-            f"Re-save just the state dict (torch.save(model.state_dict(), ...)). Details: {why}"
-        ) from e
-    except Exception as e:  # noqa: BLE001 - garbage bytes make the unpickler fail in many ways; re-raised, chained
-        raise CheckpointError(
-            f"checkpoint {path} is not a readable PyTorch file (corrupt or truncated download?): "
-            f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        ) from e
-
-
-def unwrap_state_dict(obj: object, source: str = "checkpoint") -> "OrderedDict[str, torch.Tensor]":
-    """Official formats -> plain state dict: ``{'model': sd, ...}`` unwrapped, ``module.`` stripped.
-
-    Covers CNNDetection/UnivFD trainer files ``{'model','optimizer','total_steps'}``, NPR's
-    DDP-saved ``NPR.pth`` (``{'model': {'module.*'}}``) and raw ``state_dict()`` files
-    (PAPERS.md §4 item 8).
-    """
-    if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
-        obj = obj["model"]
-    elif isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{source} holds a {type(obj).__name__}, not a state dict")
-    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
-    if bad:
-        raise CheckpointError(
-            f"{source} is not a state dict: entries {bad[:5]!r} are not tensors "
-            f"(top-level keys: {list(obj)[:10]!r})"
-        )
-    out = OrderedDict()
-    for k, v in obj.items():
-        out[k[len("module."):] if k.startswith("module.") else k] = v
-    return out
-
-
-def _mismatch_message(path, model: nn.Module, sd: Mapping[str, torch.Tensor]) -> str | None:
-    own = model.state_dict()
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    shapes = [
-        f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
-        for k in own
-        if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)
-    ]
-    if not (missing or unexpected or shapes):
-        return None
-
-    def lst(xs, n=12):
-        more = f" ... (+{len(xs) - n} more)" if len(xs) > n else ""
-        return ", ".join(xs[:n]) + more
-
-    parts = [f"checkpoint {path} does not fit {type(model).__name__}:"]
-    if missing:
-        parts.append(f"missing keys ({len(missing)}): {lst(missing)}")
-    if unexpected:
-        parts.append(f"unexpected keys ({len(unexpected)}): {lst(unexpected)}")
-    if shapes:
-        parts.append(f"shape mismatches ({len(shapes)}): {lst(shapes, 6)}")
-    parts.append("Is this the checkpoint of this detector (and of its variant/size)?")
-    return "\n  ".join(parts)
-
-
-def load_checkpoint(model: nn.Module, path, map_location="cpu") -> nn.Module:
-    """Load a checkpoint strictly into ``model`` and return the model.
-
-    ``torch.load(weights_only=True)``; ``{'model': sd}`` unwrapped; ``module.`` stripped;
-    ``type(model).convert_state_dict`` applied; then ``load_state_dict(strict=True)``.
-    A mismatch raises ``CheckpointError`` naming the file and listing missing/unexpected
-    keys and shape mismatches; an unreadable file raises ``CheckpointError`` too.
-    """
-    path = Path(path)
-    sd = unwrap_state_dict(_read_checkpoint(path, map_location), source=f"checkpoint {path}")
-    convert = getattr(type(model), "convert_state_dict", None)
-    if convert is not None:
-        sd = convert(sd)
-    msg = _mismatch_message(path, model, sd)
-    if msg:
-        raise CheckpointError(msg)
-    model.load_state_dict(sd, strict=True)
-    return model

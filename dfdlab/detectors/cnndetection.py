@@ -1,6 +1,6 @@
 """CNNDetection ("CNN-generated images are surprisingly easy to spot... for now", Wang et al., CVPR 2020).
 
-The baseline every later paper builds on (PAPERS.md §0): a torchvision ResNet-50 whose
+The baseline every later paper builds on: a torchvision ResNet-50 whose
 1000-way ``fc`` is replaced by ``Linear(2048, 1)`` with weights drawn from N(0, 0.02)
 (official ``networks/trainer.py``: ``resnet50(pretrained=True)``, ``model.fc =
 nn.Linear(2048, 1)``, ``init.normal_(fc.weight, 0.0, init_gain=0.02)``), trained from
@@ -11,11 +11,17 @@ and official ``{'model', 'optimizer', 'total_steps'}`` files load strictly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 from torchvision.models import resnet50
 
-from .base import Detector, register
+from dfdlab import hub
+from dfdlab.checkpoints import load_checkpoint
+from dfdlab.data import transforms as T
+
+from .base import Detector, Preprocessing, register
 
 
 def replace_fc_binary(resnet: nn.Module, init_gain: float = 0.02) -> nn.Linear:
@@ -34,20 +40,15 @@ def imagenet_resnet50(pretrained: bool) -> nn.Module:
 
     Never downloads: a missing file raises ``dfdlab.hub.AssetMissing`` with instructions.
     """
-    sd = None
-    if pretrained:
-        from dfdlab import hub
-
-        path = hub.path("resnet50-imagenet")  # raises AssetMissing (one paragraph) when absent
-        sd = torch.load(path, map_location="cpu", weights_only=True)
     net = resnet50(weights=None)
-    if sd is not None:
-        net.load_state_dict(sd, strict=True)
+    if pretrained:
+        # hub.path raises AssetMissing (one paragraph) when the file is absent
+        load_checkpoint(net, hub.path("resnet50-imagenet"))
     return net
 
 
-@register("cnnspot")
-class CNNSpot(Detector):
+@register("cnndetection", aliases=("cnnspot",))
+class CNNDetection(Detector):
     """ResNet-50 with a one-logit head (CNNDetection). ``forward(x) -> [N]`` logits.
 
     Args:
@@ -55,15 +56,17 @@ class CNNSpot(Detector):
             the official trainer does this). Default False: random init, no file needed.
         init_gain: std of the fc weight init (official ``--init_gain 0.02``).
         load_size, crop_size: transform sizes (official 256 / 224; the quick profile shrinks them).
-        blur_prob, blur_sig, jpg_prob, jpg_method, jpg_qual: training augmentation; defaults
-            are the paper's "Blur+JPEG(0.5)" setting.
+        blur_prob, blur_sig, jpg_prob, jpg_method, jpg_qual: the default training augmentation
+            (``transform("train", augment=...)`` overrides it); the defaults are the paper's
+            "Blur+JPEG(0.5)" setting.
         no_crop: test without the CenterCrop (official ``--no_crop``; then batch size 1 for
             images of different sizes, which ``dfdlab.evaluate.predict`` handles).
         no_resize: test without resizing (official ``eval.py`` default True).
     """
 
-    name = "cnnspot"
+    name = "cnndetection"
     paper = "Wang et al., CVPR 2020: CNN-generated images are surprisingly easy to spot... for now (CNNDetection)"
+    paper_method = "CNNDetection"
     recipe = "cnndetection"
 
     def __init__(
@@ -86,6 +89,7 @@ class CNNSpot(Detector):
         # Adopt the torchvision modules so the keys are the official ones (conv1.weight, ..., fc.bias).
         for key in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"):
             setattr(self, key, getattr(net, key))
+        self.pretrained = pretrained
         self.load_size, self.crop_size = load_size, crop_size
         self.no_crop, self.no_resize = no_crop, no_resize
         self.augment = dict(blur_prob=blur_prob, blur_sig=tuple(blur_sig), jpg_prob=jpg_prob,
@@ -100,14 +104,43 @@ class CNNSpot(Detector):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.features(x)).squeeze(1)
 
-    def transform(self, train: bool = False):
-        """``dfdlab.data.transforms.cnndetection_train`` / ``cnndetection_test`` with this model's sizes.
+    def summary(self) -> str:
+        init = "ImageNet initialisation" if self.pretrained else "from scratch (the paper starts from ImageNet)"
+        return f"CNNDetection: ResNet-50 + Linear(2048, 1), {init}"
 
-        Test follows the official ``eval.py``: ``no_resize=True``, CenterCrop(crop_size) unless ``no_crop``.
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
+        """CNNDetection ``data/datasets.py`` (train), ``train.py: get_val_opt`` (val), ``eval.py`` (test).
+
+        Train: shorter side -> load_size, Blur+JPEG, RandomCrop(crop_size), flip. Val: the same
+        resize, ``data_augment`` at validation strength (mid sigma, PIL JPEG at mid quality, the
+        train probabilities), CenterCrop. Test: ``no_resize=True``, CenterCrop(crop_size) unless
+        ``no_crop``; the same for every benchmark (``eval.py`` sets nothing per test set).
         """
-        from dfdlab.data import transforms as T
+        augment = dict(self.augment if augment is None else augment)
+        resize = f"shorter side to {self.load_size} (bilinear)"
+        norm = "ImageNet mean/std"
+        if split == "train":
+            return Preprocessing(T.cnndetection_train(self.load_size, self.crop_size, **augment), resize,
+                                 f"RandomCrop({self.crop_size}) + horizontal flip", norm,
+                                 f"{self.crop_size}x{self.crop_size}", augment_words(augment),
+                                 "CNNDetection data/datasets.py (binary_dataset, isTrain)")
+        if split == "val":
+            return Preprocessing(T.cnndetection_val(self.load_size, self.crop_size, **augment), resize,
+                                 f"CenterCrop({self.crop_size})", norm, f"{self.crop_size}x{self.crop_size}",
+                                 augment_words(T.val_augment_options(**augment)),
+                                 "CNNDetection train.py get_val_opt + data/datasets.py")
+        tf = T.cnndetection_test(self.load_size, self.crop_size, no_resize=self.no_resize, no_crop=self.no_crop)
+        size = "native" if self.no_crop else f"{self.crop_size}x{self.crop_size}"
+        if self.no_crop and not self.no_resize:
+            size = f"shorter side {self.load_size}"
+        return Preprocessing(tf, "none (native)" if self.no_resize else resize,
+                             "none" if self.no_crop else f"CenterCrop({self.crop_size})", norm, size, "none",
+                             f"CNNDetection eval.py (no_resize={self.no_resize}, no_crop={self.no_crop})")
 
-        if train:
-            return T.cnndetection_train(load_size=self.load_size, crop_size=self.crop_size, **self.augment)
-        return T.cnndetection_test(load_size=self.load_size, crop_size=self.crop_size,
-                                   no_resize=self.no_resize, no_crop=self.no_crop)
+
+def augment_words(augment: Mapping) -> str:
+    """``data_augment`` options in words, e.g. "blur p=0.5 sigma (0.0, 3.0); JPEG p=0.5 cv2/pil q (30, 100)"."""
+    if not (augment.get("blur_prob", 0) or augment.get("jpg_prob", 0)):
+        return "none"
+    return (f"blur p={augment['blur_prob']} sigma {tuple(augment['blur_sig'])}; JPEG p={augment['jpg_prob']} "
+            f"{'/'.join(augment['jpg_method'])} q {tuple(augment['jpg_qual'])}")

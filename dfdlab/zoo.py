@@ -1,0 +1,139 @@
+"""The quick model zoo: every method's quick model, trained once on the mini benchmark, cached, shared.
+
+The one place lessons (07, the demo widget) get a method's quick model from:
+``train_quick(name)`` trains it (or loads it from ``DFDLAB_HOME/zoo/quick/<name>``),
+``load_quick(name)`` only loads, ``quick_info(name)`` reads what was recorded when it was
+trained (settings, seconds, checkpoint sha256, hardware).
+
+Every detector is trained the same way: on the mini benchmark's one training family
+(``train/photos``, fakes of ``dcgan_transposed``) with its paper's recipe and train pipeline
+(``model.transform("train", augment=recipe.augmentation())``) at the mini size, selected on
+``val`` seen through its test pipeline. Only epochs, batch size and image size differ from
+the papers' settings (``QUICK_ZOO``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from . import detectors
+from .config import home
+from .data import ForenSynths, build_mini
+from .features import LinearProbe, extract_features
+from .files import atomic_torch_save, atomic_write_text, sha256sum
+from .gan import load_pair
+from .health import hardware
+from .runtime import seed_everything
+from .train import fit, recipe
+
+#: Detector name -> its quick-profile settings. ``build``: the detector's keyword arguments;
+#: ``epochs``/``batch_size`` override the recipe (the only change from the paper's settings);
+#: ``features=True``: a frozen backbone, so the head is trained on cached features (UnivFD);
+#: ``discriminator="mini:<gen>"``: that mini GAN's discriminator (LGrad's stand-in D).
+QUICK_ZOO: dict[str, dict] = {
+    "cnndetection": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 2, "batch_size": 64, "seed": 0,
+                     "note": "ResNet-50 from scratch (no ImageNet weights offline)"},
+    "univfd": {"build": {"backbone": "efficientnet_lite0", "crop_size": 64}, "epochs": 100, "batch_size": 256,
+               "seed": 0, "features": True,
+               "note": "STAND-IN backbone: EfficientNet-Lite0 (ImageNet) instead of CLIP ViT-L/14"},
+    "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
+            "note": "the official NPR network, trained from scratch as in the paper"},
+    "lgrad": {"build": {"image_size": 64, "crop_size": 56}, "discriminator": "mini:dcgan_transposed", "epochs": 2,
+              "batch_size": 16, "seed": 0,
+              "note": "STAND-IN transformation model: the mini benchmark's DCGAN D (not the StyleGAN bedroom D); "
+                      "ResNet-50 from scratch (no ImageNet weights offline)"},
+}
+
+def _zoo_kwargs(cfg: dict, root: Path) -> dict:
+    """The detector's keyword arguments, with ``"mini:<gen>"`` resolved to that mini GAN's discriminator."""
+    kw = dict(cfg["build"])
+    d = cfg.get("discriminator")
+    if isinstance(d, str) and d.startswith("mini:"):
+        kw["discriminator"] = load_pair(Path(root) / "models" / f"{d[5:]}.pth")[1]
+    elif d is not None:
+        kw["discriminator"] = d
+    return kw
+
+
+def zoo_dir() -> Path:
+    """``DFDLAB_HOME/zoo/quick``: the quick zoo's checkpoints (``<name>/best.pth`` + ``<name>/info.json``)."""
+    return home() / "zoo" / "quick"
+
+
+def quick_info(name: str) -> dict | None:
+    """The cached quick checkpoint's record (build kwargs, epochs, seconds, sha256), or ``None``."""
+    folder = zoo_dir() / detectors.canonical(name)
+    if not (folder / "info.json").exists() or not (folder / "best.pth").exists():
+        return None
+    return json.loads((folder / "info.json").read_text())
+
+
+def load_quick(name: str):
+    """The quick-profile detector ``name`` trained on the mini benchmark, from the cache; ``None`` if not trained."""
+    name = detectors.canonical(name)
+    rec = quick_info(name)
+    if rec is None:
+        return None
+    model = detectors.build(name, **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
+    detectors.load_checkpoint(model, zoo_dir() / name / "best.pth")
+    return model.eval()
+
+
+def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = False, progress: bool = False):
+    """Train detector ``name`` on the mini benchmark with ``QUICK_ZOO[name]`` (or load it from the cache).
+
+    Returns ``(model, info)``; ``info`` holds the settings, the training seconds (measured
+    when it was trained), the checkpoint's sha256 and whether it came from the cache. The
+    cache key is the settings plus the mini benchmark's folder (a rebuilt benchmark with
+    another config lands in another folder, and retrains).
+
+    Selection scores ``val`` through the detector's deterministic test pipeline, not the
+    official validation pipeline (``transform("val")``, with CNNDetection's random blur/JPEG)
+    that ``dfdlab train`` uses: on the mini benchmark's 2-4 epochs that choice moves the
+    lessons' numbers by more than the differences they discuss, and the zoo's checkpoints
+    stay those the lessons were written with.
+    """
+    name = detectors.canonical(name)
+    if name not in QUICK_ZOO:
+        raise KeyError(f"no quick-zoo settings for {name!r}; known: {', '.join(QUICK_ZOO)}")
+    cfg = QUICK_ZOO[name]
+    root = Path(root) if root is not None else build_mini()
+    want = {"build": cfg["build"], "discriminator": cfg.get("discriminator"), "epochs": cfg["epochs"],
+            "batch_size": cfg["batch_size"], "seed": cfg["seed"], "mini_root": str(root)}
+    rec = quick_info(name)
+    if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
+        return load_quick(name), {**rec, "from_cache": True}
+    out = zoo_dir() / name
+    if out.exists():
+        shutil.rmtree(out)
+    seed_everything(cfg["seed"])  # before building: the initial weights are part of the run
+    model = detectors.build(name, **_zoo_kwargs(cfg, root))
+    r = recipe(model.recipe, epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=cfg["seed"])
+    t0 = time.perf_counter()
+    if cfg.get("features"):
+        # A frozen backbone: features of the deterministic test pipeline, cached once, then the head.
+        train_fs = extract_features(model, ForenSynths(root / "train"), progress=progress)
+        val_fs = extract_features(model, ForenSynths(root / "val"), progress=progress)
+        result = fit(LinearProbe(model.feature_dim), train_fs.dataset(), val_fs.dataset(), r, out / "run",
+                     progress=progress)
+    else:
+        train_set = ForenSynths(root / "train", transform=model.transform("train", augment=r.augmentation()))
+        val_set = ForenSynths(root / "val", transform=model.transform("test"))
+        result = fit(model, train_set, val_set, r, out / "run", progress=progress)
+    detectors.load_checkpoint(model, result.best_path)  # a LinearProbe's {'fc.weight', 'fc.bias'} fits UnivFD
+    seconds = time.perf_counter() - t0
+    best = atomic_torch_save(model.state_dict(), out / "best.pth")
+    info = {**want, "recipe": r.name, "train_seconds": round(seconds, 1), "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history), "checkpoint_sha256": sha256sum(best), "note": cfg.get("note", ""),
+            "hardware": hardware(), "trained_at": datetime.datetime.now().isoformat(timespec="seconds")}
+    atomic_write_text(out / "info.json", json.dumps(info, indent=2))
+    shutil.rmtree(out / "run", ignore_errors=True)  # best.pth above is all the zoo keeps
+    return model.eval(), {**info, "from_cache": False}
+
+
+__all__ = ["QUICK_ZOO", "load_quick", "quick_info", "train_quick", "zoo_dir"]
