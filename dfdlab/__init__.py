@@ -4,10 +4,9 @@ The compatibility shim is imported first so that ``import torchvision`` (and ope
 works even where torchvision's compiled ops do not load against the installed torch.
 """
 
-from . import _compat  # noqa: F401  (must run before anything imports torchvision)
-
 import importlib
 
+from . import _compat  # noqa: F401  (must run before anything imports torchvision)
 from .config import data_root, home, profile, settings
 from .runtime import device, seed_everything
 

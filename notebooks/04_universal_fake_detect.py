@@ -37,15 +37,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
 import dfdlab
 from dfdlab import hub
 from dfdlab.data import ForenSynths, generator_sets
 from dfdlab.detectors import build
 from dfdlab.detectors.univfd import NearestNeighbour, univfd_subset
-from dfdlab.evaluate import evaluate, paper_style
-from dfdlab.features import FeatureSet, LinearProbe, extract_features
+from dfdlab.evaluate import evaluate
+from dfdlab.features import LinearProbe, extract_features
 from dfdlab.train import fit, recipe
 
 T_START = time.time()
@@ -217,6 +216,7 @@ cnn = build("cnndetection", pretrained=cfg.profile == "full" and hub.available("
             load_size=cfg.cnn_load_size, crop_size=cfg.cnn_crop_size)
 # The run is kept under DFDLAB_HOME (keyed by the training folder): re-running the lesson resumes it.
 import hashlib
+
 cnn_dir = dfdlab.home() / "runs" / f"04_cnndetection_{hashlib.sha256(str(train_root).encode()).hexdigest()[:12]}"
 t0 = time.time()
 cnn_fit = fit(cnn, ForenSynths(train_root, transform=cnn.transform(True)),
@@ -248,11 +248,13 @@ if model.is_stand_in:
 # %%
 fig, ax = plt.subplots(figsize=(11, 3.8))
 ap.drop(index="mean").drop(columns="family").plot.bar(ax=ax, rot=20)
-ax.set_ylabel("AP (%)"); ax.axhline(50, color="k", lw=0.8, ls=":")
+ax.set_ylabel("AP (%)")
+ax.axhline(50, color="k", lw=0.8, ls=":")
 ax.set_title("Trained on one generator, tested on all (quick: stand-in backbone, mini benchmark)"
              if model.is_stand_in else "Trained on ProGAN, tested on all")
 ax.legend(fontsize=8, loc="lower right")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### What the quick run says (checked by the asserts)
@@ -296,7 +298,8 @@ for g, fs in test_fs.items():
     for label, tag in ((1, g), (0, "real")):
         idx = np.flatnonzero(fs.labels.numpy() == label)
         idx = rng.choice(idx, min(len(idx), cfg.tsne_points // (1 if label else 2)), replace=False)
-        xs.append(fs.features[idx].numpy()); names += [tag] * len(idx)
+        xs.append(fs.features[idx].numpy())
+        names += [tag] * len(idx)
 X = np.concatenate(xs)
 X = X / np.linalg.norm(X, axis=1, keepdims=True)  # cosine geometry, as the NN uses
 emb = TSNE(2, init="pca", random_state=0, perplexity=30).fit_transform(PCA(50, random_state=0).fit_transform(X))
@@ -305,9 +308,12 @@ fig, ax = plt.subplots(figsize=(7.5, 6))
 ax.scatter(*emb[names == "real"].T, s=8, c="0.7", label="real")
 for g in test_fs:
     ax.scatter(*emb[names == g].T, s=8, label=g)
-ax.legend(fontsize=8, markerscale=2); ax.set_xticks([]); ax.set_yticks([])
+ax.legend(fontsize=8, markerscale=2)
+ax.set_xticks([])
+ax.set_yticks([])
 ax.set_title(f"t-SNE of frozen features ({backbone_note})")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 6 · Full profile: CLIP ViT-L/14 + the released head on the UnivFD test sets

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from dfdlab import recipes, train
-from dfdlab.detectors import load_checkpoint
+from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.tiny import TinyDetector
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -226,6 +226,9 @@ def test_blur_jpeg_prob_drives_the_train_and_val_transforms():
     assert (step.blur_prob, step.jpg_prob, step.blur_sig, step.jpg_qual) == (0.5, 0.5, (0.0, 3.0), (30, 100))
     (val,) = augment_steps(model.transform("val", augment=aug))  # CNNDetection get_val_opt: fixed strengths
     assert (val.blur_prob, val.blur_sig, val.jpg_method, list(val.jpg_qual)) == (0.5, (1.5,), ("pil",), [65])
+    npr = build("npr")  # the papers' detectors read the same options
+    assert not augment_steps(npr.transform("train", augment=plain))
+    assert len(augment_steps(npr.transform("train", augment=aug))) == 1
     assert train.recipe("cnndetection").augmentation() == {
         "blur_prob": 0.5, "blur_sig": (0.0, 3.0), "jpg_prob": 0.5, "jpg_method": ("cv2", "pil"), "jpg_qual": (30, 100)}
 

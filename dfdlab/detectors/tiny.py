@@ -9,11 +9,14 @@ train.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from torch import nn
 from torchvision import transforms as T
 
 from ..data.transforms import DataAugment, val_augment_options
-from .base import Detector
+from .base import Detector, Preprocessing
+from .cnndetection import augment_words
 
 
 class TinyDetector(Detector):
@@ -36,23 +39,26 @@ class TinyDetector(Detector):
     def forward(self, x):
         return self.net(x).reshape(-1)
 
-    def transform(self, split="test", *, benchmark=None, augment: dict | None = None, train: bool | None = None):
+    def summary(self) -> str:
+        return f"tiny: a 3-conv toy CNN on {self.size}x{self.size} inputs (no paper's model)"
+
+    def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
         """Resize to ``size``², then (train) ``augment``'s Blur+JPEG and a flip, or (val) its fixed-strength form.
 
-        ``transform(train=True)`` / ``transform(True)`` are the bool form of ``"train"``/``"test"``;
-        ``benchmark`` is accepted for the common interface and changes nothing here.
+        No Blur+JPEG step when ``augment`` asks for none (probabilities 0), so those runs
+        draw no random numbers for it. ``benchmark`` changes nothing here.
         """
-        if train is not None or isinstance(split, bool):
-            split = "train" if (train if train is not None else split) else "test"
-        steps = [T.Resize((self.size, self.size))]
-        if augment and (augment.get("blur_prob", 0) > 0 or augment.get("jpg_prob", 0) > 0):
-            if split == "train":
-                steps.append(DataAugment(**augment))
-            elif split == "val":
-                steps.append(DataAugment(**val_augment_options(**augment)))
+        aug = dict(augment or {})
+        if not (aug.get("blur_prob", 0) or aug.get("jpg_prob", 0)) or split == "test":
+            aug = {}
+        if split == "val" and aug:
+            aug = val_augment_options(**aug)  # CNNDetection train.py get_val_opt
+        steps = [T.Resize((self.size, self.size)), *([DataAugment(**aug)] if aug else [])]
         if split == "train":
             steps.append(T.RandomHorizontalFlip())
-        return T.Compose([*steps, T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
-
+        tf = T.Compose([*steps, T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
+        return Preprocessing(tf, f"Resize(({self.size},{self.size}))", "none" + (" + flip" if split == "train" else ""),
+                             "mean/std 0.5", f"{self.size}x{self.size}", augment_words(aug),
+                             "CNNDetection data/datasets.py in miniature")
 
 __all__ = ["TinyDetector"]
