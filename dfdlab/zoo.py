@@ -84,7 +84,8 @@ def load_quick(name: str):
     return model.eval()
 
 
-def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = False, progress: bool = False):
+def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = False, progress: bool = False,
+                seed: int | None = None):
     """Train detector ``name`` on the mini benchmark with ``QUICK_ZOO[name]`` (or load it from the cache).
 
     Returns ``(model, info)``; ``info`` holds the settings, the training seconds (measured
@@ -97,11 +98,14 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     that ``dfdlab train`` uses: on the mini benchmark's 2-4 epochs that choice moves the
     lessons' numbers by more than the differences they discuss, and the zoo's checkpoints
     stay those the lessons were written with.
+
+    ``seed`` replaces ``QUICK_ZOO[name]["seed"]`` (``benchmarks/quick_claims.py`` sweeps it, each
+    seed under its own ``DFDLAB_HOME``); it is part of the cache key.
     """
     name = detectors.canonical(name)
     if name not in QUICK_ZOO:
         raise KeyError(f"no quick-zoo settings for {name!r}; known: {', '.join(QUICK_ZOO)}")
-    cfg = QUICK_ZOO[name]
+    cfg = QUICK_ZOO[name] if seed is None else {**QUICK_ZOO[name], "seed": int(seed)}
     root = Path(root) if root is not None else build_mini()
     want = {"build": cfg["build"], "discriminator": cfg.get("discriminator"), "epochs": cfg["epochs"],
             "batch_size": cfg["batch_size"], "seed": cfg["seed"], "mini_root": str(root)}

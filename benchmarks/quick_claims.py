@@ -1,0 +1,281 @@
+"""Sweep the lessons' quick claims over training seeds and torch thread counts.
+
+Each claim runs the same dfdlab functions its lesson calls, with the lesson's quick settings
+(read from the lesson's settings cell), for every seed and thread count, and prints one line:
+name, lesson, statistic, mean, sd, min, max, the lesson's assert threshold and the margin
+(min - threshold; a claim holds when the margin is positive). The sweep is written as CSV
+under ``benchmarks/results/`` with the machine, torch version and date; the lessons show it
+beside their own run (``dfdlab.experiments.claim_sweep``).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/quick_claims.py --claims npr_jpeg95_cost --seeds 100,1,2 --threads 1,2
+
+Each (seed, thread count) trains under its own ``DFDLAB_HOME`` (``--work``, the mini
+benchmark linked in, never rebuilt), so no cached lesson or zoo checkpoint is reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime
+import functools
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+
+import dfdlab
+from dfdlab import experiments, zoo
+from dfdlab.data import generator_sets
+from dfdlab.detectors.univfd import univfd_subset
+from dfdlab.evaluate import evaluate, robustness
+from dfdlab.files import atomic_write_text
+from dfdlab.health import hardware
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def lesson_settings(lesson: str) -> dict:
+    """The quick settings of ``notebooks/<lesson>.py``: the ``quick=`` dict of its ``dfdlab.settings(...)`` call."""
+    tree = ast.parse((REPO / "notebooks" / f"{lesson}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "settings":
+            for kw in node.keywords:
+                if kw.arg == "quick":
+                    return ast.literal_eval(kw.value)
+    raise LookupError(f"notebooks/{lesson}.py has no dfdlab.settings(quick=...) call")
+
+
+def mini_root() -> Path:
+    """The mini benchmark of the current ``DFDLAB_HOME`` (built once; linked into each run's home)."""
+    return dfdlab.data.build_mini(progress=False)
+
+
+_CONTEXT = {"threads": 1, "work": Path("/tmp/dfdlab_quick_claims"), "mini": None}
+
+
+def run_home(seed: int) -> Path:
+    """A fresh ``DFDLAB_HOME`` for (seed, thread count), with the shared mini benchmark linked in."""
+    home = _CONTEXT["work"] / f"t{_CONTEXT['threads']}_s{seed}"
+    (home / "mini").mkdir(parents=True, exist_ok=True)
+    link = home / "mini" / _CONTEXT["mini"].name
+    if not link.exists():
+        link.symlink_to(_CONTEXT["mini"])
+    return home
+
+
+class _Home:
+    """``DFDLAB_HOME`` set to :func:`run_home` for the duration of a block."""
+
+    def __init__(self, seed: int):
+        self.seed, self.old = seed, None
+
+    def __enter__(self) -> Path:
+        self.old = os.environ.get("DFDLAB_HOME")
+        home = run_home(self.seed)
+        os.environ["DFDLAB_HOME"] = str(home)
+        return home
+
+    def __exit__(self, *exc) -> None:
+        if self.old is None:
+            os.environ.pop("DFDLAB_HOME", None)
+        else:
+            os.environ["DFDLAB_HOME"] = self.old
+
+
+# ---------------------------------------------------------------- lesson 05: NPR
+@functools.cache
+def npr_lesson(seed: int, threads: int) -> dict:
+    """Lesson 05's sections 6-8 for one NPR training seed: NPR and RGB tables, and the robustness grid."""
+    cfg = lesson_settings("05_npr")
+    with _Home(seed) as home:
+        root = mini_root()
+        kw = {"train_root": root / "train", "val_root": root / "val", "classes": cfg["train_classes"],
+              "load_size": cfg["load_size"], "crop_size": cfg["crop_size"], "epochs": cfg["epochs"],
+              "batch_size": cfg["batch_size"], "seed": seed}
+        npr_model, _ = experiments.train_npr("npr", out_dir=home / "runs" / "05_npr" / "npr", **kw)
+        rgb_model, _ = experiments.train_npr("rgb", out_dir=home / "runs" / "05_npr" / "rgb", **kw)
+        npr_table = evaluate(npr_model, experiments.test_subsets(npr_model, root / "test", cfg["n_test"]),
+                             progress=False)
+        rgb_table = evaluate(rgb_model, experiments.test_subsets(rgb_model, root / "test", cfg["n_test"]),
+                             progress=False)
+        robust = experiments.npr_robustness(npr_model, root / "test", cfg["n_robust"])
+    train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
+    ap, ap_rgb = npr_table.set_index("generator")["ap"], rgb_table.set_index("generator")["ap"]
+    unseen = [g for g in ap.index if g not in ("mean", train_gen)]
+    return {"ap": ap, "ap_rgb": ap_rgb, "unseen": unseen, "train": train_gen,
+            "mean_ap": experiments.mean_ap_by_condition(robust)}
+
+
+def _05(seed: int) -> dict:
+    return npr_lesson(seed, _CONTEXT["threads"])
+
+
+def _jpeg_cost(q: int) -> Callable[[int], float]:
+    def f(seed: int) -> float:
+        m = _05(seed)["mean_ap"]
+        return float(m["clean"] - m[f"JPEG {q}"])
+    return f
+
+
+def _blur_ap(s) -> Callable[[int], float]:
+    return lambda seed: float(_05(seed)["mean_ap"][f"blur σ{s}"])
+
+
+# ---------------------------------------------------------------- lesson 07: the quick zoo
+@functools.cache
+def zoo_tables(seed: int, threads: int, names: tuple = ("npr", "cnndetection")) -> dict:
+    """Lesson 07's Table-1 cell for the zoo's ``names`` trained with ``seed``: {name: evaluate table}."""
+    cfg = lesson_settings("07_benchmark")
+    with _Home(seed):
+        root = mini_root()
+        sets = {g: univfd_subset(ds, cfg["test_per_class"], seed=0)[0]
+                for g, ds in generator_sets(root / "test").items()}
+        robust_sets = {g: univfd_subset(ds, cfg["robust_per_class"], seed=0)[0]
+                       for g, ds in generator_sets(root / "test").items()}
+        out = {}
+        for name in names:
+            model, _ = zoo.train_quick(name, root, seed=seed)
+            table = evaluate(model, sets, batch_size=cfg["eval_batch"], progress=False)
+            jpeg30 = robustness(model, robust_sets, {"clean": dfdlab.data.transforms.Identity(),
+                                                     "JPEG 30": lambda im: dfdlab.data.transforms.jpeg(im, 30)},
+                                batch_size=cfg["eval_batch"], progress=False)
+            out[name] = {"table": table, "mean_ap": experiments.mean_ap_by_condition(jpeg30)}
+    return {"tables": out, "train": cfg["train_family"]}
+
+
+def _07(seed: int) -> dict:
+    return zoo_tables(seed, _CONTEXT["threads"])
+
+
+def _unseen(t: pd.DataFrame, train: str, col: str = "ap") -> float:
+    return float(t[~t["generator"].isin([train, "mean"])][col].mean())
+
+
+def _train_ap(name: str) -> Callable[[int], float]:
+    def f(seed: int) -> float:
+        r = _07(seed)
+        return float(r["tables"][name]["table"].set_index("generator").loc[r["train"], "ap"])
+    return f
+
+
+def _npr_minus_cnndetection(col: str) -> Callable[[int], float]:
+    def f(seed: int) -> float:
+        r = _07(seed)
+        t = r["tables"]
+        return _unseen(t["npr"]["table"], r["train"], col) - _unseen(t["cnndetection"]["table"], r["train"], col)
+    return f
+
+
+def _npr_jpeg30_drop(seed: int) -> float:
+    m = _07(seed)["tables"]["npr"]["mean_ap"]
+    return float(m["clean"] - m["JPEG 30"])
+
+
+# ---------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Claim:
+    """One lesson claim: ``fn(seed) -> statistic``; it holds on a run when statistic > threshold."""
+
+    lesson: str
+    statistic: str
+    fn: Callable[[int], float]
+    threshold: float
+
+
+#: name -> Claim. Thresholds are the lessons' asserts (keep them in step with the lesson).
+CLAIMS: dict[str, Claim] = {
+    "npr_fits_train_family": Claim("05", "NPR AP on its training generator", lambda s: float(
+        _05(s)["ap"][_05(s)["train"]]), 0.95),
+    "npr_unseen_ap90": Claim("05", "unseen generators with NPR AP >= 0.9 (count)", lambda s: float(
+        (_05(s)["ap"][_05(s)["unseen"]] >= 0.9).sum()), 2.5),
+    "npr_beats_rgb": Claim("05", "mean unseen AP, NPR - RGB ablation", lambda s: float(
+        _05(s)["ap"][_05(s)["unseen"]].mean() - _05(s)["ap_rgb"][_05(s)["unseen"]].mean()), 0.0),
+    **{f"npr_jpeg{q}_cost": Claim("05", f"mean AP, clean - JPEG {q}", _jpeg_cost(q), 0.0)
+       for q in experiments.JPEG_QUALITIES},
+    **{f"npr_blur{s}_ap": Claim("05", f"mean AP under blur σ{s}", _blur_ap(s), 0.0)
+       for s in experiments.BLUR_SIGMAS},
+    "zoo_npr_train_ap": Claim("07", "quick-zoo NPR AP on its training generator", _train_ap("npr"), 0.7),
+    "zoo_cnndetection_train_ap": Claim("07", "quick-zoo CNNDetection AP on its training generator",
+                                       _train_ap("cnndetection"), 0.7),
+    "zoo_npr_minus_cnndetection_ap": Claim("07", "mean unseen AP, NPR - CNNDetection",
+                                           _npr_minus_cnndetection("ap"), 0.05),
+    "zoo_npr_minus_cnndetection_acc": Claim("07", "mean unseen acc at 0.5, NPR - CNNDetection",
+                                            _npr_minus_cnndetection("acc"), 0.0),
+    "zoo_npr_jpeg30_drop": Claim("07", "NPR mean AP, clean - JPEG 30 (10 per class)", _npr_jpeg30_drop, 0.02),
+}
+
+
+def machine() -> str:
+    hw = hardware()
+    return hw if isinstance(hw, str) else "; ".join(f"{k}={v}" for k, v in dict(hw).items())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--claims", default=",".join(CLAIMS), help="comma-separated claim names (default: all)")
+    ap.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated training seeds")
+    ap.add_argument("--threads", default="1,2", help="comma-separated torch thread counts")
+    ap.add_argument("--work", default="/tmp/dfdlab_quick_claims", help="parent of the per-run DFDLAB_HOMEs")
+    ap.add_argument("--out", default=None, help="CSV path (default: benchmarks/results/quick_claims_<date>.csv)")
+    ap.add_argument("--list", action="store_true", help="list the claims and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for name, c in CLAIMS.items():
+            print(f"{name:34s} lesson {c.lesson}  {c.statistic} > {c.threshold}")
+        return 0
+    names = [n for n in args.claims.split(",") if n]
+    unknown = [n for n in names if n not in CLAIMS]
+    if unknown:
+        ap.error(f"unknown claims {unknown}; known: {', '.join(CLAIMS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
+    _CONTEXT["work"], _CONTEXT["mini"] = Path(args.work), mini_root()
+    rows, t0 = [], time.time()
+    for t in threads:
+        torch.set_num_threads(t)
+        _CONTEXT["threads"] = t
+        for seed in seeds:
+            for name in names:
+                t1 = time.time()
+                value = CLAIMS[name].fn(seed)
+                rows.append({"claim": name, "lesson": CLAIMS[name].lesson, "statistic": CLAIMS[name].statistic,
+                             "seed": seed, "threads": t, "value": value, "threshold": CLAIMS[name].threshold,
+                             "seconds": round(time.time() - t1, 1)})
+                print(f"  {name} seed {seed} threads {t}: {value:.4f}", file=sys.stderr, flush=True)
+    df = pd.DataFrame(rows)
+    now = datetime.datetime.now()
+    df["machine"], df["torch"], df["date"] = machine(), torch.__version__, now.isoformat(timespec="seconds")
+    df["python"] = platform.python_version()
+    out = Path(args.out) if args.out else RESULTS / f"quick_claims_{now:%Y%m%d-%H%M%S}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, df.to_csv(index=False))
+    margins = []
+    print(f"{'claim':34s} {'lesson':6s} {'mean':>8s} {'sd':>7s} {'min':>8s} {'max':>8s} {'assert >':>8s} "
+          f"{'margin':>8s}  statistic")
+    for name in names:
+        v = df.loc[df["claim"] == name, "value"].tolist()
+        c = CLAIMS[name]
+        margin = min(v) - c.threshold
+        margins.append(margin)
+        sd = statistics.stdev(v) if len(v) > 1 else math.nan
+        print(f"{name:34s} {c.lesson:6s} {statistics.mean(v):8.4f} {sd:7.4f} {min(v):8.4f} {max(v):8.4f} "
+              f"{c.threshold:8.4f} {margin:+8.4f}  {c.statistic}")
+    held = sum(m > 0 for m in margins)
+    print(f"wrote {out} ({time.time() - t0:.0f} s)")
+    print(f"claims: {held} of {len(names)} hold on {len(seeds)} seeds x threads {args.threads} "
+          f"(smallest margin {min(margins):+.4f})")
+    return 0 if held == len(names) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
