@@ -280,17 +280,42 @@ def run_suite(
     """
     s = get_suite(suite)
     det_name = getattr(detector, "name", "") or type(detector).__name__
-    folders = find_sets(s, root, generators)
     tf, settings = protocol(detector, s, sampling=sampling)
+    sets, fell_back = _suite_sets(s, find_sets(s, root, generators), tf, sampling)
+    table = evaluate(detector, sets, batch_size=batch_size, device=device, num_workers=num_workers,
+                     progress=progress, amp=amp)
+    weights, sha = _weights_label(checkpoint)
+    _label_rows(table, s, det_name, settings, weights, sha, fell_back)
+    table.attrs["meta"] = {
+        "kind": "suite", "suite": s.name, "suite_title": s.title, "detector": det_name,
+        "paper": getattr(detector, "paper", ""), "paper_method": getattr(detector, "paper_method", "") or None,
+        "paper_tables": list(s.paper_tables), "root": str(Path(root)), "weights": weights,
+        "checkpoint": str(checkpoint) if checkpoint else None, "checkpoint_sha256": sha,
+        "untrained": checkpoint is None, "settings": settings, "hardware": hardware(),
+        "data": data_note or f"published layout: {s.layout}", "source": s.source,
+        "model": detector.summary(), "profile": profile(),
+    }
+    if out_dir is not False:
+        out = Path(out_dir) if out_dir is not None else results_dir() / "suites"
+        csv, md = write_suite_table(table, out, name or f"suite_{s.name}_{det_name}")
+        table.attrs["csv"], table.attrs["markdown"] = csv, md
+    return table
+
+
+def _suite_sets(s: Suite, folders: dict[str, Path], tf, sampling: bool) -> tuple[dict, dict]:
+    """One dataset per generator folder, sub-sampled as the suite's protocol says (UnivFD ``validate.py``)."""
     sets, fell_back = {}, {}
     for g, folder in folders.items():
         sets[g] = ForenSynths(folder, transform=tf, generator=g)
         if s.sampling and sampling:
             sets[g], sample = univfd_subset(sets[g], **s.sampling, os_walk_order=True)
             fell_back[g] = sample.fell_back
-    table = evaluate(detector, sets, batch_size=batch_size, device=device, num_workers=num_workers,
-                     progress=progress, amp=amp)
-    weights, sha = _weights_label(checkpoint)
+    return sets, fell_back
+
+
+def _label_rows(table: pd.DataFrame, s: Suite, det_name: str, settings: dict, weights: str, sha: str,
+                fell_back: dict) -> None:
+    """Add the suite, the paper's row labels, the weights and the protocol settings to ``table`` in place."""
     by_folder = {t.folder: t for t in s.sets}
     table.insert(0, "suite", s.name)
     table.insert(1, "detector", det_name)
@@ -304,22 +329,6 @@ def run_suite(
     table["precision"] = settings["precision"] = table.attrs["precision"]
     if fell_back:
         table["fell_back"] = [fell_back.get(g, "") for g in table["generator"]]
-    meta = {
-        "kind": "suite", "suite": s.name, "suite_title": s.title, "detector": det_name,
-        "paper": getattr(detector, "paper", ""), "paper_method": getattr(detector, "paper_method", "") or None,
-        "paper_tables": list(s.paper_tables), "root": str(Path(root)), "weights": weights,
-        "checkpoint": str(checkpoint) if checkpoint else None, "checkpoint_sha256": sha,
-        "untrained": checkpoint is None, "settings": settings, "hardware": hardware(),
-        "data": data_note or f"published layout: {s.layout}", "source": s.source,
-        "model": detector.summary(), "profile": profile(),
-    }
-    table.attrs["meta"] = meta
-    if out_dir is not False:
-        out = Path(out_dir) if out_dir is not None else results_dir() / "suites"
-        stem = name or f"suite_{s.name}_{det_name}"
-        csv, md = write_suite_table(table, out, stem)
-        table.attrs["csv"], table.attrs["markdown"] = csv, md
-    return table
 
 
 # --------------------------------------------------------------------------- the suite's table
