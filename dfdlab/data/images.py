@@ -163,6 +163,15 @@ def load_rgb(
     path = Path(path)
     if truncated not in ("load", "raise"):
         raise ValueError(f"truncated must be 'load' or 'raise', got {truncated!r}")
+    _check_file(path)
+    with _decode(path, truncated, min_side, max_pixels) as im:
+        if exif_transpose:
+            im = ImageOps.exif_transpose(im)
+        return _to_rgb(im, background)
+
+
+def _check_file(path: Path) -> None:
+    """Missing, not a regular file, or empty: named before Pillow sees it."""
     if not path.exists():
         raise ImageError(path, "missing", "no such file")
     if not path.is_file():
@@ -170,6 +179,9 @@ def load_rgb(
     if path.stat().st_size == 0:
         raise ImageError(path, "empty", "the file is empty (0 bytes)")
 
+
+def _decode(path: Path, truncated: str, min_side: int, max_pixels: int | None) -> Image.Image:
+    """Header size check, then the full decode; every Pillow failure becomes an :class:`ImageError`."""
     pillow_limit = Image.MAX_IMAGE_PIXELS
     lift = max_pixels is None or (pillow_limit is not None and max_pixels > pillow_limit)
     try:
@@ -181,23 +193,13 @@ def load_rgb(
                 _check_size(header, path, min_side, max_pixels)
         try:
             with _pillow_pixel_limit_lifted() if lift else nullcontext():
-                im = _open_and_load(path)
+                return _open_and_load(path)
         except OSError as err:
             if "truncated" not in str(err).lower() and "broken data stream" not in str(err).lower():
                 raise
             if truncated == "raise":
                 raise ImageError(path, "truncated", f"the image data is truncated or damaged ({err})") from err
-            # The official code sets LOAD_TRUNCATED_IMAGES globally; we set it only for this file.
-            with _GLOBALS_LOCK:
-                previous = ImageFile.LOAD_TRUNCATED_IMAGES
-                ImageFile.LOAD_TRUNCATED_IMAGES = True
-                try:
-                    with _pillow_pixel_limit_lifted() if lift else nullcontext():
-                        im = _open_and_load(path)
-                finally:
-                    ImageFile.LOAD_TRUNCATED_IMAGES = previous
-            log.warning("%s: truncated or damaged image data, loaded with the missing part filled "
-                        "(LOAD_TRUNCATED_IMAGES, as the official code)", path)
+            return _load_truncated(path, lift)
     except ImageError:
         raise
     except UnidentifiedImageError as err:
@@ -211,10 +213,20 @@ def load_rgb(
         raise ImageError(path, "corrupt", f"the image data cannot be decoded ({type(err).__name__}: {err}); "
                          "the file is damaged, re-download or re-encode it") from err
 
-    with im:
-        if exif_transpose:
-            im = ImageOps.exif_transpose(im)
-        return _to_rgb(im, background)
+
+def _load_truncated(path: Path, lift: bool) -> Image.Image:
+    """The official code sets LOAD_TRUNCATED_IMAGES globally; we set it only for this file."""
+    with _GLOBALS_LOCK:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        try:
+            with _pillow_pixel_limit_lifted() if lift else nullcontext():
+                im = _open_and_load(path)
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    log.warning("%s: truncated or damaged image data, loaded with the missing part filled "
+                "(LOAD_TRUNCATED_IMAGES, as the official code)", path)
+    return im
 
 
 __all__ = ["load_rgb", "ImageError", "MIN_SIDE", "MAX_PIXELS"]
