@@ -61,6 +61,31 @@ def train_npr(representation: str, train_root: str | os.PathLike, val_root: str 
     return model.eval(), res
 
 
+def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, val_root: str | os.PathLike,
+                image_size: int, crop_size: int, train_per_class: int | None, val_per_class: int | None,
+                epochs: int, batch_size: int, lr: float, out_dir: str | os.PathLike, seed: int = 0,
+                classifier: str = "resnet50", pretrained: bool = False) -> tuple[torch.nn.Module, FitResult]:
+    """LGrad's classifier on the gradients of ``discriminator``, trained as LGrad ``CNNDetection/train.py``.
+
+    ``dfdlab.train.recipe("lgrad")`` (Adam, lr decayed x0.8 every 10 epochs, BCE) with
+    ``epochs``/``batch_size``/``lr`` given; ``seed`` goes to ``seed_everything`` before the
+    model is built (the official trainer has no seed). Train: RandomCrop + flip of the
+    gradient map; validation (selection): the full map, as the test. ``classifier`` /
+    ``pretrained``: :class:`dfdlab.detectors.lgrad.LGrad`'s (``"efficientnet_lite0"`` is the
+    quick profile's ImageNet stand-in). Returns the best validation checkpoint loaded, in
+    eval mode, and the fit result.
+    """
+    seed_everything(seed)  # the initial weights are part of the run
+    model = build("lgrad", discriminator=discriminator, image_size=image_size, crop_size=crop_size,
+                  classifier=classifier, pretrained=pretrained)
+    train_set = per_label_subset(ForenSynths(train_root, transform=model.transform("train")), train_per_class)
+    val_set = per_label_subset(ForenSynths(val_root, transform=model.transform("test")), val_per_class)
+    res = fit(model, train_set, val_set, recipe("lgrad", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
+              Path(out_dir), progress=False)
+    load_checkpoint(model, res.best_path)
+    return model.eval(), res
+
+
 def test_subsets(model: torch.nn.Module, test_root: str | os.PathLike, per_label: int | None,
                  names: Sequence[str] | None = None, seed: int = 0) -> dict[str, ForenSynths]:
     """``{generator: set}`` of ``per_label`` reals and fakes each (a fixed random choice), in the model's test pipeline."""
@@ -80,5 +105,32 @@ def mean_ap_by_condition(robust: pd.DataFrame) -> pd.Series:
     return robust[robust["generator"] == "mean"].set_index("condition")["ap"]
 
 
-__all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
+def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The committed sweep of ``claims`` (``benchmarks/quick_claims.py``'s CSVs): one row per claim.
+
+    Columns: claim, statistic, runs (seeds x thread counts), seeds, threads, mean, sd, min, max,
+    threshold, machine, date. Each claim comes from the newest CSV in ``folder`` (default: the
+    repository's ``benchmarks/results``) that holds it; a claim that no CSV holds is left out,
+    so an installed copy without the repository gets an empty table.
+    """
+    folder = Path(folder) if folder is not None else Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    frames = [pd.read_csv(p) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
+    runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["claim", "date"])
+    rows = []
+    for name in claims:
+        c = runs[runs["claim"] == name]
+        if c.empty:
+            continue
+        c = c[c["date"] == c["date"].max()]
+        v = c["value"]
+        rows.append({"claim": name, "statistic": c["statistic"].iloc[0], "runs": len(v),
+                     "seeds": ",".join(str(s) for s in sorted(c["seed"].unique())),
+                     "threads": ",".join(str(t) for t in sorted(c["threads"].unique())),
+                     "mean": v.mean(), "sd": v.std(), "min": v.min(), "max": v.max(),
+                     "threshold": c["threshold"].iloc[0], "machine": c["machine"].iloc[0],
+                     "date": c["date"].iloc[0][:10]})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
            "test_subsets", "train_npr"]
