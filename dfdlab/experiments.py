@@ -109,9 +109,10 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None) 
     """The committed sweep of ``claims`` (``benchmarks/quick_claims.py``'s CSVs): one row per claim.
 
     Columns: claim, statistic, runs (seeds x thread counts), seeds, threads, mean, sd, min, max,
-    threshold, machine, date. Each claim comes from the newest CSV in ``folder`` (default: the
-    repository's ``benchmarks/results``) that holds it; a claim that no CSV holds is left out,
-    so an installed copy without the repository gets an empty table.
+    threshold, machine, date (the newest run's). Every CSV in ``folder`` (default: the
+    repository's ``benchmarks/results``) counts, the newest value per (seed, thread count); a
+    claim that no CSV holds is left out, so an installed copy without the repository gets an
+    empty table.
     """
     folder = Path(folder) if folder is not None else Path(__file__).resolve().parents[1] / "benchmarks" / "results"
     frames = [pd.read_csv(p) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
@@ -121,14 +122,15 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None) 
         c = runs[runs["claim"] == name]
         if c.empty:
             continue
-        c = c[c["date"] == c["date"].max()]
+        # one sweep may be split over several CSVs (runs in parallel): the newest value per (seed, threads)
+        c = c.sort_values("date").drop_duplicates(["seed", "threads"], keep="last")
         v = c["value"]
         rows.append({"claim": name, "statistic": c["statistic"].iloc[0], "runs": len(v),
                      "seeds": ",".join(str(s) for s in sorted(c["seed"].unique())),
                      "threads": ",".join(str(t) for t in sorted(c["threads"].unique())),
                      "mean": v.mean(), "sd": v.std(), "min": v.min(), "max": v.max(),
                      "threshold": c["threshold"].iloc[0], "machine": c["machine"].iloc[0],
-                     "date": c["date"].iloc[0][:10]})
+                     "date": c["date"].iloc[-1][:10]})
     return pd.DataFrame(rows)
 
 

@@ -9,7 +9,7 @@
 # （ResNet-50 截到 layer2）在 NPR 上从头训练，只在 ProGAN 上训练就能泛化到其它生成器。
 # 本节：逐行对照官方代码实现 NPR；用 4×4 的数字例子说明上采样为什么会让小块内像素相关；
 # 看真实图像和各类生成图像的 NPR 图；在迷你基准的一个生成器家族上训练，跨家族测试；
-# 和"同一网络直接输入 RGB"的消融实验对比；测 JPEG/模糊鲁棒性（NPR 对 JPEG 很敏感）；
+# 和"同一网络直接输入 RGB"的消融实验对比；测 JPEG/模糊鲁棒性（模糊让 NPR 降到随机水平；JPEG 的影响在迷你基准上随训练种子而变）；
 # full 配置下用官方权重复现论文表 1。
 #
 # **Summary.** Generators up-sample, and up-sampling ties together the pixels of each small
@@ -24,7 +24,8 @@
 # **You will learn**: the NPR operator and why it is zero at every (even, even) pixel · why
 # up-sampling correlates the pixels of a 2×2 block · the official network and its quirks
 # (the `2/3` factor, the odd-size trim, key names) · how far a detector trained on one
-# up-sampling family generalises · why NPR breaks under JPEG.
+# up-sampling family generalises · why blur breaks NPR, and how to tell a robustness effect
+# from the spread of training seeds.
 #
 # **Runtime**: CPU (quick) about 1–2 minutes · GPU (full) hours for the two 50-epoch trainings on
 # 4-class ProGAN (36k images per class), minutes for Table 1 with the published weights.
@@ -39,7 +40,6 @@
 
 # %%
 import time
-from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -49,16 +49,17 @@ import torch
 import torch.nn.functional as F
 
 import dfdlab
-from dfdlab.data import ForenSynths, generator_sets, per_label_subset
+from dfdlab import experiments
+from dfdlab.data import ForenSynths, generator_sets
 from dfdlab.data import transforms as T
 from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.npr import npr_residual, official_fingerprint
-from dfdlab.evaluate import evaluate, paper_style, paper_table, robustness, wide
+from dfdlab.evaluate import evaluate, paper_style, paper_table, wide
 
 T0 = time.time()
 cfg = dfdlab.settings(
     quick={"data": "mini-ForenSynths", "train_classes": ["photos"], "load_size": 64, "crop_size": 32,
-           "epochs": 2, "batch_size": 32, "n_test": 50, "n_robust": 20, "published_weights": False},
+           "epochs": 2, "batch_size": 32, "n_test": 50, "n_robust": 100, "published_weights": False},
     full={"data": "ForenSynths", "train_classes": ["car", "cat", "chair", "horse"], "load_size": 256,
           "crop_size": 224, "epochs": 50, "batch_size": 32, "n_test": None, "n_robust": 500,
           "published_weights": True},
@@ -274,17 +275,11 @@ profile_table
 
 # %%
 runs = dfdlab.home() / "runs" / "05_npr" / (Path(train_root).parent.name + f"_{cfg.profile}")
-r = dfdlab.train.recipe("npr", epochs=cfg.epochs, batch_size=cfg.batch_size)
 
 def train_variant(representation):
-    dfdlab.seed_everything(r.seed)  # seed_torch(100) before the model is built, as train.py
-    model = build("npr", representation=representation, load_size=cfg.load_size, crop_size=cfg.crop_size)
-    cat = lambda root, tf: torch.utils.data.ConcatDataset([ForenSynths(Path(root) / c, tf) for c in cfg.train_classes])
-    train_set = cat(train_root, model.transform(train=True))
-    val_set = cat(val_root, model.transform(train=False))
-    res = dfdlab.train.fit(model, train_set, val_set, r, runs / representation, progress=False)
-    load_checkpoint(model, res.best_path)
-    return model.eval(), res
+    # seed_torch(100) before the model is built, as train.py; the same function the claim sweep runs
+    return experiments.train_npr(representation, train_root, val_root, cfg.train_classes, cfg.load_size,
+                                 cfg.crop_size, cfg.epochs, cfg.batch_size, runs / representation)
 
 t = time.time()
 npr_model, npr_fit = train_variant("npr")
@@ -296,8 +291,7 @@ npr_fit.history.round(4)
 # %%
 def test_sets(model, n):
     # n images per label, a fixed random choice (the quick profile scores a subset)
-    sets = generator_sets(test_root, transform=model.transform(train=False))
-    return {g: per_label_subset(s, n) for g, s in sets.items() if test_names is None or g in test_names}
+    return experiments.test_subsets(model, test_root, n, test_names)
 
 def with_family(table):
     t = paper_style(table)[["generator", "n", "ap", "acc", "r_acc", "f_acc"]].copy()
@@ -349,24 +343,65 @@ plt.show()
 # from their neighbours destroys it: JPEG quantises 8×8 DCT blocks, blur averages neighbours.
 # The authors confirm that NPR was trained without blur/JPEG augmentation (issue #9). Each test
 # image is perturbed (PIL JPEG / scipy Gaussian blur, as UnivFD's `validate.py`), then given the
-# model's test transform. On the 64×64 mini images the damage is already there at quality 95
-# and is not monotone in the quality (in our quick run JPEG 30 scored a little higher than
-# JPEG 95): compression rewrites the pixel relations of reals and fakes alike, and with 20
-# images per class the per-condition numbers are noisy; the full profile uses 500.
+# model's test transform (`dfdlab.experiments.npr_robustness`, which the claim sweep
+# `benchmarks/quick_claims.py` runs too): JPEG 95/90/50/30 and blur σ 1/2/4, on
+# `cfg.n_robust` reals and as many fakes per generator. The "mean" column averages over all
+# test generators, including those the model ranks below chance on clean images: a
+# perturbation that wipes the trace out pulls those cells *up* towards 0.5, so read the
+# training generator's column beside the mean.
 
 # %%
-conditions = {"clean": lambda im: im}
-conditions.update({f"JPEG {q}": partial(T.jpeg, quality=q) for q in (95, 90, 50, 30)})
-conditions.update({f"blur σ{s}": partial(T.gaussian_blur, sigma=s) for s in (2, 4)})
 t = time.time()
-robust = robustness(npr_model, test_sets(npr_model, cfg.n_robust), conditions, progress=False)
+robust = experiments.npr_robustness(npr_model, test_root, cfg.n_robust, test_names)
 print(f"robustness grid in {time.time() - t:.0f} s ({cfg.n_robust} images per class per generator)")
 grid_ap = wide(robust, "ap")
 from dfdlab.viz.curves import heatmap
 
 heatmap(grid_ap, title="NPR: AP (%) under perturbations")
 plt.show()
+mean_ap = experiments.mean_ap_by_condition(robust)
+jpeg_cost = {q: mean_ap["clean"] - mean_ap[f"JPEG {q}"] for q in experiments.JPEG_QUALITIES}
+q_min, q_max = min(jpeg_cost, key=jpeg_cost.get), max(jpeg_cost, key=jpeg_cost.get)
+print(f"In this run the clean mean AP is {mean_ap['clean']:.3f}; JPEG costs "
+      + ", ".join(f"{jpeg_cost[q]:.3f} at quality {q}" for q in experiments.JPEG_QUALITIES)
+      + f" (least at quality {q_min}, most at {q_max}: the damage is "
+      + ("monotone" if list(jpeg_cost.values()) == sorted(jpeg_cost.values()) else "not monotone")
+      + " in the quality). Blur σ " + ", ".join(f"{s}: mean AP {mean_ap[f'blur σ{s}']:.3f}"
+                                                for s in experiments.BLUR_SIGMAS) + ".")
 (grid_ap * 100).round(1)
+
+# %% [markdown]
+# One run is one training seed. The committed sweep (`benchmarks/quick_claims.py`: several NPR
+# training seeds, torch with 1 and 2 threads, the same code and settings) shows how far these
+# numbers move from seed to seed. Blur of σ 2 or more leaves every swept model near or below
+# chance: averaging neighbours erases the relation NPR reads. JPEG does not behave that way on
+# the 64×64 mini images: depending on the training seed it costs a large part of the mean AP
+# or nothing at all (the sweep's min and max below; some models keep their training
+# generator's AP under JPEG 30), so this lesson asserts blur's effect and shows JPEG's spread
+# without asserting a direction.
+# The paper's JPEG weakness (NPR-DeepfakeDetection issue #9) is a statement about the full
+# 224-px setting, which the full profile measures.
+
+# %%
+unseen_ap = {n: t.set_index("generator")["ap"][unseen].mean() for n, t in (("npr", npr_table), ("rgb", rgb_table))}
+SWEPT = {"npr_fits_train_family": npr_table.set_index("generator")["ap"][train_generator],
+         "npr_unseen_mean_ap": unseen_ap["npr"], "npr_beats_rgb": unseen_ap["npr"] - unseen_ap["rgb"],
+         "npr_jpeg95_cost": jpeg_cost[95], "npr_jpeg90_cost": jpeg_cost[90], "npr_jpeg50_cost": jpeg_cost[50],
+         "npr_jpeg30_cost": jpeg_cost[30], "npr_blur1_ap": mean_ap["blur σ1"], "npr_blur2_ap": mean_ap["blur σ2"],
+         "npr_blur4_ap": mean_ap["blur σ4"]}
+sweep = experiments.claim_sweep(list(SWEPT))
+if cfg.profile == "quick" and len(sweep):
+    sweep["this run"] = sweep["claim"].map(SWEPT)
+    print(f"sweep: {sweep['runs'].iloc[0]} runs (seeds {sweep['seeds'].iloc[0]}, threads {sweep['threads'].iloc[0]}) "
+          f"on {sweep['machine'].iloc[0]}, {sweep['date'].iloc[0]}")
+    display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
+    j = sweep.set_index("claim")
+    print("Over the sweep JPEG costs " + ", ".join(
+        f"{j.loc[f'npr_jpeg{q}_cost', 'min']:+.3f} to {j.loc[f'npr_jpeg{q}_cost', 'max']:+.3f} at quality {q}"
+        for q in experiments.JPEG_QUALITIES) + " mean AP; blur σ 2 and 4 leave a mean AP of at most "
+        f"{max(j.loc['npr_blur2_ap', 'max'], j.loc['npr_blur4_ap', 'max']):.3f}.")
+else:
+    print("no committed sweep for these claims here (run benchmarks/quick_claims.py)")
 
 # %% [markdown]
 # ## 9 · Full profile: Table 1 with the published weights
@@ -392,20 +427,20 @@ else:
 # The lesson's claims, as asserts on the numbers measured above.
 
 # %%
+# Thresholds below the committed sweep's worst run (benchmarks/quick_claims.py, table in section 8).
+UNSEEN_AP, BLUR_AP = 0.6, 0.65
 ap = npr_table.set_index("generator")["ap"]
 ap_rgb = rgb_table.set_index("generator")["ap"]
 print("NPR AP on unseen:", ap[unseen].round(3).to_dict())
 print(f"mean AP on unseen generators: NPR {ap[unseen].mean():.3f}  RGB {ap_rgb[unseen].mean():.3f}")
 # Fits the training family.
 assert ap[train_generator] >= 0.95, ap[train_generator]
-# Generalises: AP >= 0.9 on most unseen generators.
-assert (ap[unseen] >= 0.9).sum() > len(unseen) / 2, ap[unseen]
+# Generalises: mean AP on the unseen generators above UNSEEN_AP (chance is 0.5).
+assert ap[unseen].mean() > UNSEEN_AP, ap[unseen]
 # NPR beats the same network on plain RGB on the mean AP over unseen generators.
 assert ap[unseen].mean() > ap_rgb[unseen].mean(), (ap[unseen].mean(), ap_rgb[unseen].mean())
-# JPEG sensitivity: every JPEG quality costs mean AP, and even quality 95 costs more than 0.1.
-mean_ap = robust[robust["generator"] == "mean"].set_index("condition")["ap"]
-assert all(mean_ap[f"JPEG {q}"] < mean_ap["clean"] for q in (95, 90, 50, 30)), mean_ap
-assert mean_ap["JPEG 95"] < mean_ap["clean"] - 0.1, mean_ap
+# Blur sensitivity: blur of σ >= 2 leaves a mean AP near chance (below BLUR_AP).
+assert all(mean_ap[f"blur σ{s}"] < BLUR_AP for s in (2, 4)), mean_ap
 print(f"lesson ran in {time.time() - T0:.0f} s")
 
 # %% [markdown]

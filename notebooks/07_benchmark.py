@@ -37,7 +37,7 @@ import pandas as pd
 import torch
 
 import dfdlab
-from dfdlab import detectors, hub, ledger, suites, zoo
+from dfdlab import detectors, experiments, hub, ledger, suites, zoo
 from dfdlab.data import generator_sets
 from dfdlab.data import transforms as T
 from dfdlab.detectors.univfd import univfd_subset
@@ -245,9 +245,13 @@ if models:
 #
 # The lesson's claims, checked on the numbers above (quick profile): every detector learns
 # its training generator; NPR, whose representation is the up-sampling trace itself,
-# generalises to the unseen up-sampling generators better than the same-data ResNet-50
-# baseline (NPR's Table 1 claim, at mini scale); and strong JPEG costs NPR AP (its author:
-# "not trained with JPEG/noise augmentation", NPR-DeepfakeDetection issue #9).
+# ranks the fakes of the unseen generators better than the same-data ResNet-50 baseline
+# (a higher mean AP: NPR's Table 1 claim, at mini scale). The committed sweep over training
+# seeds (`benchmarks/quick_claims.py`, shown below with this run's value) supports that
+# claim about AP only: NPR's lead varies a lot from seed to seed, and its accuracy at the
+# fixed 0.5 threshold is not reliably higher (its scores are shifted, section 2). The JPEG
+# grid above has 10 + 10 images per generator, too few to sign a JPEG cost on one run;
+# lesson 05 measures NPR's JPEG and blur sensitivity on 100 + 100 per generator.
 
 # %%
 if cfg.profile == "quick":
@@ -258,10 +262,20 @@ if cfg.profile == "quick":
         assert ap_train > 0.7, f"{name} did not learn its training generator ({ap_train:.3f})"
     unseen = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["ap"].mean()) for n, t in tables.items()}
     print("mean AP on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen.items()})
-    assert unseen["npr"] > unseen["cnndetection"] + 0.05, "NPR should generalise better than the ResNet-50 baseline"
+    unseen_acc = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["acc"].mean())
+                  for n, t in tables.items()}
+    print("mean accuracy at 0.5 on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen_acc.items()})
+    # NPR ranks the unseen fakes better than CNNDetection (AP); the sweep supports no claim about accuracy at 0.5.
+    assert unseen["npr"] > unseen["cnndetection"], "NPR should rank unseen fakes better than the ResNet-50 baseline"
+    sweep = experiments.claim_sweep(["zoo_npr_minus_cnndetection_ap", "zoo_npr_minus_cnndetection_acc"])
+    if len(sweep):
+        sweep["this run"] = [unseen["npr"] - unseen["cnndetection"], unseen_acc["npr"] - unseen_acc["cnndetection"]]
+        print(f"sweep: {sweep['runs'].iloc[0]} runs (seeds {sweep['seeds'].iloc[0]}, threads "
+              f"{sweep['threads'].iloc[0]}) on {sweep['machine'].iloc[0]}, {sweep['date'].iloc[0]}")
+        display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
     drop = grid["clean"] - grid["JPEG 30"]
-    print("AP lost under JPEG 30 (points):", (100 * drop).round(1).to_dict())
-    assert drop["npr"] > 0.02, "JPEG 30 should cost NPR AP"
+    print("AP lost under JPEG 30 (points, 10 + 10 images per generator: not asserted):",
+          (100 * drop).round(1).to_dict())
 
 # %% [markdown]
 # ## 6 · Each paper's test protocol, and the reproduction ledger
