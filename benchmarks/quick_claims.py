@@ -131,6 +131,48 @@ def _blur_ap(s) -> Callable[[int], float]:
     return lambda seed: float(_05(seed)["mean_ap"][f"blur σ{s}"])
 
 
+# ---------------------------------------------------------------- lesson 06: LGrad
+@functools.cache
+def lgrad_lesson(seed: int, threads: int) -> dict:
+    """Lesson 06's sections 5-6 for one training seed: the zoo's LGrad (trained D) and the random-D ablation."""
+    cfg = lesson_settings("06_lgrad")
+    with _Home(seed) as home:
+        root = mini_root()
+        D = dfdlab.gan.load_pair(root / "models" / "dcgan_transposed.pth")[1]
+        trained, _ = zoo.train_quick("lgrad", root, seed=seed)
+        random_d, _ = experiments.train_lgrad(
+            experiments.random_discriminator(D, seed), root / "train", root / "val",
+            home / "lessons" / "06_lgrad" / "random-D", **{**experiments.lgrad_zoo_kwargs(), "seed": seed},
+            lr=cfg["lr"], train_per_class=cfg["train_per_class"], val_per_class=cfg["val_per_class"])
+        ap = {tag: evaluate(m, experiments.test_subsets(m, root / "test", cfg["test_per_class"]), batch_size=64,
+                            progress=False).set_index("generator")["ap"]
+              for tag, m in (("trained", trained), ("random", random_d))}
+    train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
+    unseen = [g for g in ap["trained"].index if g not in ("mean", train_gen)]
+    return {"ap": ap, "train": train_gen, "unseen": unseen}
+
+
+def _06(seed: int) -> dict:
+    return lgrad_lesson(seed, _CONTEXT["threads"])
+
+
+def _lgrad_train_ap(tag: str) -> Callable[[int], float]:
+    return lambda seed: float(_06(seed)["ap"][tag][_06(seed)["train"]])
+
+
+def _lgrad_unseen_ap(tag: str) -> Callable[[int], float]:
+    return lambda seed: float(_06(seed)["ap"][tag][_06(seed)["unseen"]].mean())
+
+
+def _lgrad_trained_minus_random(seed: int) -> float:
+    return _lgrad_unseen_ap("trained")(seed) - _lgrad_unseen_ap("random")(seed)
+
+
+def _lgrad_zoo_train_ap(seed: int) -> float:
+    r = zoo_tables(seed, _CONTEXT["threads"], names=("lgrad",))
+    return float(r["tables"]["lgrad"]["table"].set_index("generator").loc[r["train"], "ap"])
+
+
 # ---------------------------------------------------------------- lesson 07: the quick zoo
 @functools.cache
 def zoo_tables(seed: int, threads: int, names: tuple = ("npr", "cnndetection")) -> dict:
@@ -231,6 +273,15 @@ CLAIMS: dict[str, Claim] = {
                                             _npr_minus_cnndetection("acc"), None),
     # Shown, not asserted: with 10 + 10 images per generator its sign changes between seeds.
     "zoo_npr_jpeg30_drop": Claim("07", "NPR mean AP, clean - JPEG 30 (10 per class)", _npr_jpeg30_drop, None),
+    "lgrad_train_ap": Claim("06", "LGrad (trained D) AP on its training generator", _lgrad_train_ap("trained"),
+                            0.85),
+    "lgrad_random_train_ap": Claim("06", "LGrad (random D) AP on its training generator",
+                                   _lgrad_train_ap("random"), 0.85),
+    "lgrad_unseen_ap": Claim("06", "LGrad (trained D) mean AP on the unseen generators (upper bound)",
+                             _lgrad_unseen_ap("trained"), 0.6, above=False),
+    "lgrad_trained_minus_random": Claim("06", "mean unseen AP, trained D - random D (upper bound)",
+                                        _lgrad_trained_minus_random, 0.05, above=False),
+    "zoo_lgrad_train_ap": Claim("07", "quick-zoo LGrad AP on its training generator", _lgrad_zoo_train_ap, 0.85),
 }
 
 

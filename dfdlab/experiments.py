@@ -62,9 +62,10 @@ def train_npr(representation: str, train_root: str | os.PathLike, val_root: str 
 
 
 def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, val_root: str | os.PathLike,
-                image_size: int, crop_size: int, train_per_class: int | None, val_per_class: int | None,
-                epochs: int, batch_size: int, lr: float, out_dir: str | os.PathLike, seed: int = 0,
-                classifier: str = "resnet50", pretrained: bool = False) -> tuple[torch.nn.Module, FitResult]:
+                out_dir: str | os.PathLike, image_size: int, crop_size: int, epochs: int, batch_size: int,
+                seed: int = 0, classifier: str = "resnet50", pretrained: bool = False, lr: float = 5e-4,
+                train_per_class: int | None = None, val_per_class: int | None = None,
+                classes: Sequence[str] | None = None) -> tuple[torch.nn.Module, FitResult]:
     """LGrad's classifier on the gradients of ``discriminator``, trained as LGrad ``CNNDetection/train.py``.
 
     ``dfdlab.train.recipe("lgrad")`` (Adam, lr decayed x0.8 every 10 epochs, BCE) with
@@ -72,18 +73,51 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
     model is built (the official trainer has no seed). Train: RandomCrop + flip of the
     gradient map; validation (selection): the full map, as the test. ``classifier`` /
     ``pretrained``: :class:`dfdlab.detectors.lgrad.LGrad`'s (``"efficientnet_lite0"`` is the
-    quick profile's ImageNet stand-in). Returns the best validation checkpoint loaded, in
+    quick profile's ImageNet stand-in). ``train_per_class``/``val_per_class`` ``None``: every
+    image of the folders (``classes``: only those class folders), which with the same settings is exactly the quick zoo's run
+    (``dfdlab.zoo.train_quick("lgrad")``). Returns the best validation checkpoint loaded, in
     eval mode, and the fit result.
     """
     seed_everything(seed)  # the initial weights are part of the run
     model = build("lgrad", discriminator=discriminator, image_size=image_size, crop_size=crop_size,
                   classifier=classifier, pretrained=pretrained)
-    train_set = per_label_subset(ForenSynths(train_root, transform=model.transform("train")), train_per_class)
-    val_set = per_label_subset(ForenSynths(val_root, transform=model.transform("test")), val_per_class)
+    train_set = ForenSynths(train_root, transform=model.transform("train"))
+    val_set = ForenSynths(val_root, transform=model.transform("test"))
+    if train_per_class or classes:
+        train_set = per_label_subset(train_set, train_per_class, classes)
+    if val_per_class or classes:
+        val_set = per_label_subset(val_set, val_per_class, classes)
     res = fit(model, train_set, val_set, recipe("lgrad", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
               Path(out_dir), progress=False)
     load_checkpoint(model, res.best_path)
     return model.eval(), res
+
+
+def lgrad_zoo_kwargs() -> dict:
+    """:func:`train_lgrad`'s settings of the quick zoo's LGrad (``dfdlab.zoo.QUICK_ZOO["lgrad"]``), D excluded."""
+    from .zoo import QUICK_ZOO
+
+    z = QUICK_ZOO["lgrad"]
+    b = z["build"]
+    return {"image_size": b["image_size"], "crop_size": b["crop_size"], "classifier": b.get("classifier", "resnet50"),
+            "pretrained": b.get("pretrained", False), "epochs": z["epochs"], "batch_size": z["batch_size"],
+            "seed": z["seed"]}
+
+
+def random_discriminator(D: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """A never-trained discriminator of ``D``'s architecture, initialised under ``torch.manual_seed(seed)``.
+
+    LGrad's "does the transformation model matter" ablation: the same gradients, taken through
+    random weights (the DCGAN init N(0, 0.02) with BatchNorm statistics 0 / 1, or StyleGAN's
+    N(0, 1) with the equalised-lr scale).
+    """
+    from .detectors.lgrad import StyleGANDiscriminator
+    from .gan import Discriminator
+
+    torch.manual_seed(seed)
+    if isinstance(D, StyleGANDiscriminator):
+        return StyleGANDiscriminator(D.resolution)
+    return Discriminator(**D.config())
 
 
 def test_subsets(model: torch.nn.Module, test_root: str | os.PathLike, per_label: int | None,
@@ -135,4 +169,4 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None) 
 
 
 __all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
-           "test_subsets", "train_npr"]
+           "lgrad_zoo_kwargs", "random_discriminator", "test_subsets", "train_lgrad", "train_npr"]

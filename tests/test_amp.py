@@ -26,10 +26,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 #: images per class in the subset
 N_PER_CLASS = 12
-#: Largest |p_amp - p_fp32| allowed (bf16 keeps 8 bits of mantissa). LGrad's ResNet-50 runs on
-#: gradient images whose random-init features vary little, so the rescaled head amplifies the
-#: bf16 error more there (measured: NPR 6e-3, LGrad 6e-2, CNNDetection 1e-2).
-MAX_DP = {"npr": 0.02, "lgrad": 0.1, "cnndetection": 0.03}
+#: Largest |p_amp - p_fp32| allowed (bf16 keeps 8 bits of mantissa). LGrad's quick classifier
+#: (the EfficientNet-Lite0 stand-in) runs on gradient images whose features vary little, so the
+#: rescaled head amplifies the bf16 error more there (measured: NPR 6e-3, LGrad 1.4e-1,
+#: CNNDetection 1e-2; LGrad with the from-scratch ResNet-50: 6e-2).
+MAX_DP = {"npr": 0.02, "lgrad": 0.2, "cnndetection": 0.03}
 
 
 def _quick_model(name: str):

