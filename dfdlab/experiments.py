@@ -139,8 +139,12 @@ def mean_ap_by_condition(robust: pd.DataFrame) -> pd.Series:
     return robust[robust["generator"] == "mean"].set_index("condition")["ap"]
 
 
-def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None) -> pd.DataFrame:
+def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None,
+                this_run: dict[str, float] | None = None) -> pd.DataFrame:
     """The committed sweep of ``claims`` (``benchmarks/quick_claims.py``'s CSVs): one row per claim.
+
+    With ``this_run`` (``{claim: value}``), a "this run" column puts the lesson's own values
+    beside the sweep's spread; ``sweep_caption`` says where the sweep ran.
 
     Columns: claim, statistic, runs (seeds x thread counts), seeds, threads, mean, sd, min, max,
     threshold, machine, date (the newest run's). Every CSV in ``folder`` (default: the
@@ -165,8 +169,18 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None) 
                      "mean": v.mean(), "sd": v.std(), "min": v.min(), "max": v.max(),
                      "threshold": c["threshold"].iloc[0], "machine": c["machine"].iloc[0],
                      "date": c["date"].iloc[-1][:10]})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if this_run is not None and len(table):
+        table["this run"] = table["claim"].map(this_run)
+    return table
 
 
-__all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
+def sweep_caption(sweep: pd.DataFrame) -> str:
+    """One line naming a ``claim_sweep`` table's runs, seeds, thread counts, machine and date."""
+    first = sweep.iloc[0]
+    return (f"sweep: {first['runs']} runs (seeds {first['seeds']}, threads {first['threads']}) "
+            f"on {first['machine']}, {first['date']}")
+
+
+__all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "sweep_caption", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
            "lgrad_zoo_kwargs", "random_discriminator", "test_subsets", "train_lgrad", "train_npr"]

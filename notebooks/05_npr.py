@@ -389,11 +389,9 @@ SWEPT = {"npr_fits_train_family": npr_table.set_index("generator")["ap"][train_g
          "npr_jpeg95_cost": jpeg_cost[95], "npr_jpeg90_cost": jpeg_cost[90], "npr_jpeg50_cost": jpeg_cost[50],
          "npr_jpeg30_cost": jpeg_cost[30], "npr_blur1_ap": mean_ap["blur σ1"], "npr_blur2_ap": mean_ap["blur σ2"],
          "npr_blur4_ap": mean_ap["blur σ4"]}
-sweep = experiments.claim_sweep(list(SWEPT))
+sweep = experiments.claim_sweep(list(SWEPT), this_run=SWEPT)
 if cfg.profile == "quick" and len(sweep):
-    sweep["this run"] = sweep["claim"].map(SWEPT)
-    print(f"sweep: {sweep['runs'].iloc[0]} runs (seeds {sweep['seeds'].iloc[0]}, threads {sweep['threads'].iloc[0]}) "
-          f"on {sweep['machine'].iloc[0]}, {sweep['date'].iloc[0]}")
+    print(experiments.sweep_caption(sweep))
     display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
     j = sweep.set_index("claim")
     print("Over the sweep JPEG costs " + ", ".join(

@@ -367,11 +367,9 @@ else:
     print(f"in this run the random discriminator's gradients do as well or better, by {-100 * diff:.1f} AP points")
 this_run = {"lgrad_train_ap": ap[train_gen], "lgrad_random_train_ap": ap_r[train_gen],
             "lgrad_unseen_ap": ap[unseen].mean(), "lgrad_trained_minus_random": diff}
-sweep = experiments.claim_sweep(list(this_run))
+sweep = experiments.claim_sweep(list(this_run), this_run=this_run)
 if cfg.profile == "quick" and len(sweep):
-    sweep["this run"] = sweep["claim"].map(this_run)
-    print(f"sweep: {sweep['runs'].iloc[0]} runs (seeds {sweep['seeds'].iloc[0]}, threads {sweep['threads'].iloc[0]}) "
-          f"on {sweep['machine'].iloc[0]}, {sweep['date'].iloc[0]}")
+    print(experiments.sweep_caption(sweep))
     display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
 if cfg.profile == "quick":
     # Thresholds: the sweep's worst run with a margin of at least 0.05 AP (the same numbers as in

@@ -279,11 +279,11 @@ if cfg.profile == "quick":
     print("mean accuracy at 0.5 on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen_acc.items()})
     # NPR ranks the unseen fakes better than CNNDetection (AP); the sweep supports no claim about accuracy at 0.5.
     assert unseen["npr"] > unseen["cnndetection"], "NPR should rank unseen fakes better than the ResNet-50 baseline"
-    sweep = experiments.claim_sweep(["zoo_npr_minus_cnndetection_ap", "zoo_npr_minus_cnndetection_acc"])
+    margins = {"zoo_npr_minus_cnndetection_ap": unseen["npr"] - unseen["cnndetection"],
+               "zoo_npr_minus_cnndetection_acc": unseen_acc["npr"] - unseen_acc["cnndetection"]}
+    sweep = experiments.claim_sweep(list(margins), this_run=margins)
     if len(sweep):
-        sweep["this run"] = [unseen["npr"] - unseen["cnndetection"], unseen_acc["npr"] - unseen_acc["cnndetection"]]
-        print(f"sweep: {sweep['runs'].iloc[0]} runs (seeds {sweep['seeds'].iloc[0]}, threads "
-              f"{sweep['threads'].iloc[0]}) on {sweep['machine'].iloc[0]}, {sweep['date'].iloc[0]}")
+        print(experiments.sweep_caption(sweep))
         display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
     drop = grid["clean"] - grid["JPEG 30"]
     print("AP lost under JPEG 30 (points, 10 + 10 images per generator: not asserted):",
