@@ -39,7 +39,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import profile
-from .data import ForenSynths
+from .data.folders import LABEL_FOLDERS, ForenSynths
 from .detectors.univfd import univfd_subset
 from .evaluate import evaluate, paper_style
 from .files import atomic_write_text, sha256sum
@@ -50,13 +50,30 @@ from .results import results_dir
 PROGAN_CLASSES = ("airplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                   "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
                   "tvmonitor")
+#: Class folders of the other multi-class generators of ``CNN_synth_testset``.
+STYLEGAN_CLASSES = ("bedroom", "car", "cat")
+STYLEGAN2_CLASSES = ("car", "cat", "church", "horse")
+CYCLEGAN_CLASSES = ("apple", "horse", "orange", "summer", "winter", "zebra")
+#: GenImage's own download: ``nature`` holds the ImageNet photos, ``ai`` the generated images.
+GENIMAGE_LABEL_FOLDERS = ("nature", "ai")
 
 UNTRAINED = "UNTRAINED (no checkpoint): a pipeline smoke test, not a result"
 
 
 @dataclass(frozen=True)
 class TestSet:
-    """One generator folder of a suite: ``<root>/<folder>/{0_real,1_fake}`` or ``<root>/<folder>/<class>/{...}``."""
+    """One generator folder of a suite, as the published archive lays it out.
+
+    ``<search>/<folder>/{0_real,1_fake}``, or ``<search>/<folder>/<class>/{0_real,1_fake}`` for a
+    multi-class generator (``classes``, pooled as the official ``ConcatDataset``). ``real_pool``
+    names a folder of shared real images beside it (UnivFD ``dataset_paths.py``: the diffusion
+    sets hold only ``1_fake``; their reals are ``diffusion_datasets/laion/0_real`` or
+    ``imagenet/0_real``); it is used when the set has no ``0_real`` of its own (NPR's copy of
+    the same sets has one). ``group`` is the folder of the release that holds the set
+    (``test`` for ``CNN_synth_testset.zip``, ``diffusion_datasets`` for UnivFD's zip), and
+    ``also_at`` lists other published places of it relative to a search folder (GenImage's own
+    download, ``ADM/imagenet_ai_0508_adm/val``).
+    """
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -64,11 +81,21 @@ class TestSet:
     label: str  # the heading the paper prints
     classes: tuple = ()  # sub-folders of a multi-class generator (pooled, as the official ConcatDataset)
     paper_key: str | None = None  # generator key in dfdlab.paper_results when it differs from the folder
+    real_pool: str | None = None  # shared real pool beside the set: <pool>/0_real (UnivFD diffusion_datasets)
+    group: str = ""  # the release's folder holding the set (a member of Suite.search)
+    also_at: tuple = ()  # other published paths of the set, relative to a search folder
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A benchmark's test protocol (see the module docstring); ``name`` is the detectors' ``benchmark``."""
+    """A benchmark's test protocol and published layout (see the module docstring).
+
+    ``benchmark`` is the key the detectors know (``detector.transform("test", benchmark=...)``,
+    default ``name``): two suites over the same images share it (``forensynths`` and
+    ``forensynths13``). ``label_folders`` lists the accepted ``(real, fake)`` folder names, the
+    first preferred. ``batch_size`` is the protocol's, when it fixes one (AIGCDetectBenchmark:
+    1, NPR README).
+    """
 
     name: str
     title: str
@@ -79,31 +106,68 @@ class Suite:
     paper_tables: tuple = ()  # keys of dfdlab.paper_results.TABLES
     source: str = ""
     notes: str = ""
+    benchmark: str | None = None  # the detectors' benchmark key (default: name)
+    label_folders: tuple = (LABEL_FOLDERS,)  # accepted (real, fake) folder-name pairs
+    batch_size: int | None = None  # the protocol's batch size, when it fixes one
+    assets: tuple = ()  # dfdlab.hub dataset assets that hold the suite's folders
 
     @property
     def generators(self) -> list[str]:
         """The generator folder names, in the paper's order (the rows of the suite's table)."""
         return [s.folder for s in self.sets]
 
+    @property
+    def detector_benchmark(self) -> str:
+        return self.benchmark or self.name
+
+    @property
+    def real_pools(self) -> list[str]:
+        """The shared real pools of the suite (``laion``, ``imagenet`` for UnivFD), in first-use order."""
+        return list(dict.fromkeys(t.real_pool for t in self.sets if t.real_pool))
+
+
+def _cnn(folder: str, label: str, classes: tuple = (), **kw) -> TestSet:
+    """A generator of CNNDetection's ``CNN_synth_testset.zip`` (it unzips to ``<gen>/...``)."""
+    return TestSet(folder, label, classes, group="test", **kw)
+
+
+#: CNNDetection ``eval_config.py``: the 13 sets of ``CNN_synth_testset.zip`` in its order.
+_CNN_SETS = {t.folder: t for t in (
+    _cnn("progan", "ProGAN", PROGAN_CLASSES), _cnn("stylegan", "StyleGAN", STYLEGAN_CLASSES),
+    _cnn("biggan", "BigGAN"), _cnn("cyclegan", "CycleGAN", CYCLEGAN_CLASSES), _cnn("stargan", "StarGAN"),
+    _cnn("gaugan", "GauGAN"), _cnn("crn", "CRN"), _cnn("imle", "IMLE"), _cnn("seeingdark", "SITD"),
+    _cnn("san", "SAN"), _cnn("deepfake", "Deepfake"), _cnn("stylegan2", "StyleGAN2", STYLEGAN2_CLASSES),
+    _cnn("whichfaceisreal", "WFIR"),
+)}
+#: Where the CNNDetection test set sits below a suite root: the root itself, ``test/`` (the
+#: repository's ``dataset/test``), NPR's ``ForenSynths_test`` and the dfdlab data folder.
+_CNN_SEARCH = ("", "test", "dataset/test", "CNN_synth_testset", "Generalization_Test/ForenSynths_test",
+               "ForenSynths/test")
 
 _FS = Suite(
     name="forensynths",
     title="ForenSynths (CNNDetection test set), 8 GANs of NPR Table 1 / LGrad eval_test8gan.py",
-    sets=(
-        TestSet("progan", "ProGAN", PROGAN_CLASSES),
-        TestSet("stylegan", "StyleGAN", ("bedroom", "car", "cat")),
-        TestSet("stylegan2", "StyleGAN2", ("car", "cat", "church", "horse")),
-        TestSet("biggan", "BigGAN"),
-        TestSet("cyclegan", "CycleGAN", ("apple", "horse", "orange", "summer", "winter", "zebra")),
-        TestSet("stargan", "StarGAN"),
-        TestSet("gaugan", "GauGAN"),
-        TestSet("deepfake", "Deepfake"),
-    ),
+    sets=tuple(_CNN_SETS[g] for g in ("progan", "stylegan", "stylegan2", "biggan", "cyclegan", "stargan", "gaugan",
+                                      "deepfake")),
     layout="<root>/<gen>/{0_real,1_fake} or <root>/<gen>/<class>/{0_real,1_fake} (CNN_synth_testset.zip)",
-    search=("", "test"),
+    search=_CNN_SEARCH,
     paper_tables=("npr_table1", "lgrad_4class"),
     source="NPR test.py DetectionTests['ForenSynths']; LGrad CNNDetection/eval_test8gan.py",
-    notes="CNNDetection's eval.py tests 13 sets; the NPR/LGrad tables use these 8.",
+    notes="CNNDetection's eval.py tests 13 sets (suite forensynths13); the NPR/LGrad tables use these 8.",
+    assets=("forensynths-test",),
+)
+
+_FS13 = Suite(
+    name="forensynths13",
+    title="ForenSynths (CNNDetection test set), all 13 sets of CNNDetection eval_config.py",
+    sets=tuple(_CNN_SETS.values()),
+    layout=_FS.layout,
+    search=_CNN_SEARCH,
+    source="CNNDetection eval_config.py (vals, multiclass) + eval.py",
+    notes="The 11 CNN sets of UnivFD's table, StyleGAN2 and whichfaceisreal; the same images as forensynths, "
+          "so a detector tests them with its forensynths pipeline.",
+    benchmark="forensynths",
+    assets=("forensynths-test",),
 )
 
 _GANGEN = Suite(
@@ -112,11 +176,12 @@ _GANGEN = Suite(
     sets=tuple(TestSet(g, g) for g in ("AttGAN", "BEGAN", "CramerGAN", "InfoMaxGAN", "MMDGAN", "RelGAN", "S3GAN",
                                        "SNGAN", "STGAN")),
     layout="<root>/<GAN>/{0_real,1_fake} (GANGen-Detection Google Drive folder, extracted)",
-    search=("", "test"),
+    search=("", "test", "GANGen-Detection", "Generalization_Test/GANGen-Detection"),
     paper_tables=(),
     source="NPR test.py DetectionTests['GANGen-Detection']",
     notes="Native size for NPR: odd sizes are trimmed (NPR README patch), images of different sizes are scored "
           "in groups of equal shape (= batch size 1). dfdlab holds no published Table 2 numbers.",
+    assets=("gangen",),
 )
 
 _DF = Suite(
@@ -126,36 +191,98 @@ _DF = Suite(
           TestSet("pndm", "PNDM"), TestSet("sdv1_new", "SD v1", paper_key="sdv1"), TestSet("sdv2", "SD v2"),
           TestSet("vqdiffusion", "VQ-Diffusion")),
     layout="<root>/<model>/{0_real,1_fake} (NPR's arrangement of DIRE's DiffusionForensics)",
-    search=("", "test"),
+    search=("", "test", "DiffusionForensics", "Generalization_Test/DiffusionForensics"),
     paper_tables=("npr_table3",),
     source="NPR test.py DetectionTests['DiffusionForensics']",
+    assets=("diffusionforensics",),
 )
+
+
+def _diffusion(folder: str, label: str, pool: str = "laion") -> TestSet:
+    """A set of UnivFD's ``diffusion_datasets``: fakes in ``<set>/1_fake``, reals in ``<pool>/0_real``."""
+    return TestSet(folder, label, real_pool=pool, group="diffusion_datasets")
+
 
 _UFD = Suite(
     name="univfd",
     title="UnivFD's 19 test sets (CNNDetection test set + diffusion_datasets), validate.py protocol",
-    sets=(TestSet("progan", "ProGAN", PROGAN_CLASSES),
-          TestSet("cyclegan", "CycleGAN", ("apple", "horse", "orange", "summer", "winter", "zebra")),
-          TestSet("biggan", "BigGAN"), TestSet("stylegan", "StyleGAN", ("bedroom", "car", "cat")),
-          TestSet("gaugan", "GauGAN"), TestSet("stargan", "StarGAN"), TestSet("deepfake", "Deepfakes"),
-          TestSet("seeingdark", "SITD"), TestSet("san", "SAN"), TestSet("crn", "CRN"), TestSet("imle", "IMLE"),
-          TestSet("guided", "Guided"), TestSet("ldm_200", "LDM200"), TestSet("ldm_200_cfg", "LDM200cfg"),
-          TestSet("ldm_100", "LDM100"), TestSet("glide_100_27", "Glide100-27"), TestSet("glide_50_27", "Glide50-27"),
-          TestSet("glide_100_10", "Glide100-10"), TestSet("dalle", "DALL-E")),
-    layout="<root>/<set>/{0_real,1_fake}; the 11 CNN sets may sit in <root>/test (datasets/test) and the "
-           "8 diffusion sets in <root>/diffusion_datasets",
-    search=("", "test", "datasets/test", "diffusion_datasets"),
+    sets=tuple(_CNN_SETS[g] for g in ("progan", "cyclegan", "biggan", "stylegan", "gaugan", "stargan"))
+    + (_cnn("deepfake", "Deepfakes"),) + tuple(_CNN_SETS[g] for g in ("seeingdark", "san", "crn", "imle"))
+    + (_diffusion("guided", "Guided", pool="imagenet"), _diffusion("ldm_200", "LDM200"),
+       _diffusion("ldm_200_cfg", "LDM200cfg"), _diffusion("ldm_100", "LDM100"),
+       _diffusion("glide_100_27", "Glide100-27"), _diffusion("glide_50_27", "Glide50-27"),
+       _diffusion("glide_100_10", "Glide100-10"), _diffusion("dalle", "DALL-E")),
+    layout="the 11 CNN sets as CNN_synth_testset.zip unzips (<root>/test/<gen>/...), the 8 diffusion sets as "
+           "UnivFD's zip unzips: <root>/diffusion_datasets/<set>/1_fake with the shared real pools "
+           "diffusion_datasets/laion/0_real and diffusion_datasets/imagenet/0_real (guided); a set that holds "
+           "its own 0_real (NPR's copy) uses it",
+    search=_CNN_SEARCH + ("diffusion_datasets", "UnivFD/diffusion_datasets", "Generalization_Test/UniversalFakeDetect",
+                          "UniversalFakeDetect"),
     sampling={"max_sample": 1000, "seed": 0, "fallback": 100},
     paper_tables=("univfd_lc",),
-    source="UnivFD validate.py + dataset_paths.py (set_seed(0), shuffle, 1000/1000, fallback 100); NPR "
-           "test.py DetectionTests['UniversalFakeDetect']",
+    source="UnivFD validate.py + dataset_paths.py (real_path/fake_path, set_seed(0), shuffle, 1000/1000, "
+           "fallback 100); NPR test.py DetectionTests['UniversalFakeDetect']",
     notes="The subset follows os.walk order, as validate.py: it is the official subset only on the same "
-          "filesystem. NPR's Table 4 scored the 8 diffusion sets without sub-sampling (run_suite(..., "
-          "sampling=False)).",
+          "filesystem. The laion pool serves seven sets: its reals are scored with each. NPR's Table 4 scored "
+          "the 8 diffusion sets without sub-sampling (run_suite(..., sampling=False)).",
+    assets=("forensynths-test", "univfd-diffusion"),
+)
+
+#: AIGCDetectBenchmark ``eval_config.py`` (``vals``): 16 sets below one ``test`` folder.
+_AIGC = Suite(
+    name="aigcdetect",
+    title="AIGCDetectBenchmark, 16 generators (NPR README, model_epoch_last_3090.pth)",
+    sets=(TestSet("progan", "ProGAN"), TestSet("stylegan", "StyleGAN"), TestSet("biggan", "BigGAN"),
+          TestSet("cyclegan", "CycleGAN"), TestSet("stargan", "StarGAN"), TestSet("gaugan", "GauGAN"),
+          TestSet("stylegan2", "StyleGAN2"), TestSet("whichfaceisreal", "WFIR"),
+          TestSet("ADM", "ADM", paper_key="adm"), TestSet("Glide", "Glide", paper_key="glide"),
+          TestSet("Midjourney", "Midjourney", paper_key="midjourney"),
+          TestSet("stable_diffusion_v_1_4", "SDv1.4", paper_key="sdv1.4"),
+          TestSet("stable_diffusion_v_1_5", "SDv1.5", paper_key="sdv1.5"), TestSet("VQDM", "VQDM", paper_key="vqdm"),
+          TestSet("wukong", "Wukong"), TestSet("DALLE2", "DALLE2", paper_key="dalle2")),
+    layout="<root>/<gen>/{0_real,1_fake}; class sub-folders below a generator are pooled (test.zip of the "
+           "AIGCDetectBenchmark release, unzipped)",
+    search=("", "test", "AIGCDetect_testset", "AIGCDetect_testset/test", "AIGCDetectBenchmark/test"),
+    paper_tables=("npr_aigcdetect",),
+    source="AIGCDetectBenchmark eval_config.py (vals) + eval_all.py; NPR README (no_resize, no_crop, batch_size 1, "
+           "odd-size trim)",
+    notes="Native size, batch size 1: every image is scored on its own. The official loader walks every 0_real / "
+          "1_fake below a generator, so class sub-folders, when present, are pooled.",
+    batch_size=1,
+    assets=("aigcdetect",),
+)
+
+
+def _genimage(folder: str, label: str, released: str, inner: str) -> TestSet:
+    """A GenImage test set in NPR's arrangement (``test/<gen>/{0_real,1_fake}``), or GenImage's own download
+    (``<released>/<inner>/val/{nature,ai}``: the val split is GenImage's test set)."""
+    return TestSet(folder, label, paper_key=folder.lower(), also_at=(f"{released}/{inner}/val", f"{inner}/val"))
+
+
+_GENIMAGE = Suite(
+    name="genimage",
+    title="GenImage, 7 test generators, NPR trained on SD v1.4 (NPR README: translate_duplicate, seed 70)",
+    sets=(_genimage("ADM", "ADM", "ADM", "imagenet_ai_0508_adm"),
+          _genimage("biggan", "BigGAN", "BigGAN", "imagenet_ai_0419_biggan"),
+          _genimage("glide", "Glide", "glide", "imagenet_glide"),
+          _genimage("midjourney", "Midjourney", "Midjourney", "imagenet_midjourney"),
+          _genimage("sdv5", "SDv1.5", "stable_diffusion_v_1_5", "imagenet_ai_0424_sdv5"),
+          _genimage("vqdm", "VQDM", "VQDM", "imagenet_ai_0419_vqdm"),
+          _genimage("wukong", "Wukong", "wukong", "imagenet_ai_0424_wukong")),
+    layout="NPR's arrangement <root>/test/<gen>/{0_real,1_fake} (train.py vals), or GenImage's own download "
+           "<root>/<Generator>/<imagenet_ai_...>/val/{nature,ai} (nature = real, ai = fake)",
+    search=("", "test", "GenImage", "GenImage/test"),
+    paper_tables=("npr_genimage",),
+    source="NPR README, GenImage section (translate_duplicate instead of the resize, CenterCrop 224 at test, "
+           "train.py vals/multiclass); GenImage README (ai / nature)",
+    notes="The released inner folder names (imagenet_ai_0508_adm, ...) are those the GenImage archives unpack to; "
+          "GenImage's README shows only the outer ones. SD v1.4 is the training generator, not a test row.",
+    label_folders=(LABEL_FOLDERS, GENIMAGE_LABEL_FOLDERS),
+    assets=("genimage",),
 )
 
 #: The suites by name (``dfdlab eval --suite NAME``).
-SUITES: dict[str, Suite] = {s.name: s for s in (_FS, _GANGEN, _DF, _UFD)}
+SUITES: dict[str, Suite] = {s.name: s for s in (_FS, _FS13, _GANGEN, _DF, _UFD, _AIGC, _GENIMAGE)}
 
 
 def get_suite(name: str | Suite) -> Suite:
@@ -169,11 +296,64 @@ def get_suite(name: str | Suite) -> Suite:
 # --------------------------------------------------------------------------- layout
 
 
-def find_sets(suite: str | Suite, root: str | os.PathLike, generators: Sequence[str] | None = None) -> dict[str, Path]:
-    """``{generator: folder}`` for the suite's generators under ``root`` (searched in ``suite.search``).
+@dataclass(frozen=True)
+class SetFolders:
+    """Where one test set's images are: its own folder, and the shared real pool it reads (or ``None``).
 
-    Raises ``FileNotFoundError`` naming every missing generator folder and saying how to run
-    on a subset (``generators=[...]``, ``--generators a,b``).
+    ``labels`` are the ``(real, fake)`` folder names found there (``0_real``/``1_fake``, or
+    GenImage's ``nature``/``ai``).
+    """
+
+    folder: Path
+    real_pool: Path | None = None
+    labels: tuple = LABEL_FOLDERS
+
+    def dataset(self, transform=None, generator: str | None = None) -> ForenSynths:
+        """The set as one dataset: ``ForenSynths`` over the folder, with the pool's reals when it has one."""
+        if self.real_pool is not None:
+            return ForenSynths.with_real_pool(self.folder, self.real_pool, transform, generator=generator)
+        return ForenSynths(self.folder, transform=transform, generator=generator, label_folders=self.labels)
+
+
+def _holds(folder: Path, name: str) -> bool:
+    return (folder / name).is_dir()
+
+
+def _set_labels(s: Suite, folder: Path) -> tuple | None:
+    """The accepted label-folder pair found in ``folder`` or in its class sub-folders, else ``None``."""
+    groups = [folder] + [d for d in sorted(folder.iterdir()) if d.is_dir()] if folder.is_dir() else []
+    for pair in s.label_folders:
+        if any(_holds(g, name) for g in groups for name in pair):
+            return pair
+    return None
+
+
+def _locate_one(s: Suite, t: TestSet, root: Path) -> tuple[SetFolders | None, str]:
+    """``(SetFolders, "")`` for one set, or ``(None, what is missing)``."""
+    places = [root / sub / t.folder for sub in s.search] + [root / sub / alt for sub in s.search for alt in t.also_at]
+    places = [p for p in places if p.is_dir()]
+    # a place that holds label folders wins over a same-named folder that does not (GenImage's ADM/)
+    folder = next((p for p in places if _set_labels(s, p)), places[0] if places else None)
+    if folder is None:
+        return None, "folder"
+    labels = _set_labels(s, folder) or s.label_folders[0]
+    if t.real_pool and not _holds(folder, labels[0]) and not any(
+            _holds(d, labels[0]) for d in folder.iterdir() if d.is_dir()):
+        pool = folder.parent / t.real_pool
+        if not _holds(pool, labels[0]):
+            return None, f"real pool {pool}/{labels[0]}"
+        return SetFolders(folder, pool, labels), ""
+    return SetFolders(folder, None, labels), ""
+
+
+def locate_sets(suite: str | Suite, root: str | os.PathLike,
+                generators: Sequence[str] | None = None) -> dict[str, SetFolders]:
+    """``{generator: SetFolders}`` for the suite's generators under ``root`` (searched in ``suite.search``).
+
+    A set with a ``real_pool`` and no real folder of its own reads the pool beside it
+    (UnivFD's ``diffusion_datasets/laion/0_real``). Raises ``FileNotFoundError`` naming every
+    missing generator folder or pool and saying how to run on a subset (``generators=[...]``,
+    ``--generators a,b``).
     """
     s = get_suite(suite)
     root = Path(root).expanduser()
@@ -183,11 +363,12 @@ def find_sets(suite: str | Suite, root: str | os.PathLike, generators: Sequence[
     unknown = [g for g in wanted if g not in s.generators]
     if unknown:
         raise KeyError(f"suite {s.name} has no generator(s) {unknown}; its generators: {', '.join(s.generators)}")
+    by_folder = {t.folder: t for t in s.sets}
     found, missing = {}, []
     for g in wanted:
-        hit = next((root / sub / g for sub in s.search if (root / sub / g).is_dir()), None)
+        hit, what = _locate_one(s, by_folder[g], root)
         if hit is None:
-            missing.append(g)
+            missing.append(g if what == "folder" else f"{g} ({what})")
         else:
             found[g] = hit
     if missing:
@@ -197,6 +378,60 @@ def find_sets(suite: str | Suite, root: str | os.PathLike, generators: Sequence[
             f"{', '.join(missing)}. Expected layout: {s.layout}. To run on the folders you have, pass "
             f"generators=[...] (CLI: --generators {','.join(found) or 'a,b'})")
     return found
+
+
+def find_sets(suite: str | Suite, root: str | os.PathLike, generators: Sequence[str] | None = None) -> dict[str, Path]:
+    """``{generator: folder}``: each set's own folder (see :func:`locate_sets`, which also gives its real pool)."""
+    return {g: f.folder for g, f in locate_sets(suite, root, generators).items()}
+
+
+@dataclass
+class LayoutMatch:
+    """How far a folder matches one suite's published layout (:func:`recognise_layouts`)."""
+
+    suite: str
+    found: dict  # {generator: SetFolders}
+    missing: dict  # {generator: what is missing ("folder" or the real pool)}
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def __str__(self) -> str:
+        s = get_suite(self.suite)
+        n = len(s.sets)
+        line = f"{self.suite}: {len(self.found)} of {n} sets found ({s.title})"
+        if self.missing:
+            parts = [g if w == "folder" else f"{g} (needs {w})" for g, w in self.missing.items()]
+            line += f"; missing: {', '.join(parts)}"
+        pools = sorted({str(f.real_pool) for f in self.found.values() if f.real_pool is not None})
+        if pools:
+            line += f"; shared real pools: {', '.join(pools)}"
+        if self.missing and s.assets:
+            line += f"; to get the data: dfdlab assets --fetch {' '.join(s.assets)}"
+        return line
+
+
+def recognise_layouts(root: str | os.PathLike) -> list[LayoutMatch]:
+    """The suites whose published layout ``root`` holds at least one set of, best match first.
+
+    Each :class:`LayoutMatch` says which sets were found (with the shared real pools they
+    read) and what is missing (a set's folder, or the real pool a fake-only set needs).
+    ``dfdlab data check`` prints them after the folder check.
+    """
+    root = Path(root).expanduser()
+    matches = []
+    for s in SUITES.values():
+        found, missing = {}, {}
+        for t in s.sets:
+            hit, what = _locate_one(s, t, root)
+            if hit is None:
+                missing[t.folder] = what
+            else:
+                found[t.folder] = hit
+        if found:
+            matches.append(LayoutMatch(s.name, found, missing))
+    return sorted(matches, key=lambda m: (len(m.missing) > 0, -len(m.found), len(m.missing)))
 
 
 # --------------------------------------------------------------------------- the detector on a suite
@@ -215,15 +450,15 @@ def sampling_words(suite: str | Suite, sampling: bool = True) -> str:
 def protocol(detector, suite: str | Suite, sampling: bool = True) -> tuple[Callable, dict]:
     """``(test transform, settings)`` of ``detector`` on ``suite``: the detector's own answer.
 
-    The transform is ``detector.transform("test", benchmark=suite.name)``; ``settings`` holds
+    The transform is ``detector.transform("test", benchmark=suite.detector_benchmark)``; ``settings`` holds
     ``resize``, ``crop``, ``normalisation``, ``input_size``, ``transform`` and
     ``protocol_source`` from ``detector.describe("test", suite.name)``, plus the suite's
     ``jpeg`` (none: the published images as they are) and ``sampling``, in words, for the CSV,
     the markdown note and the ledger.
     """
     s = get_suite(suite)
-    tf = detector.transform("test", benchmark=s.name)
-    d = detector.describe("test", benchmark=s.name)
+    tf = detector.transform("test", benchmark=s.detector_benchmark)
+    d = detector.describe("test", benchmark=s.detector_benchmark)
     settings = {k: d[k] for k in ("resize", "crop", "normalisation", "input_size", "transform", "protocol_source")}
     settings.update(jpeg="none (as published)", sampling=sampling_words(s, sampling))
     return tf, settings
@@ -255,6 +490,7 @@ def run_suite(
     progress: bool = True,
     data_note: str | None = None,
     amp=False,
+    skipped_csv: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Run ``detector`` over ``suite``'s generators under ``root`` with the paper's protocol.
 
@@ -273,6 +509,8 @@ def run_suite(
             mini-benchmark images); printed in the note and the ledger.
         amp: mixed precision (``dfdlab.evaluate.predict``); the ``precision`` column and the
             meta record what ran (``fp32``, ``bf16 autocast``, ``fp16 autocast``).
+        batch_size: used unless the suite's protocol fixes one (AIGCDetectBenchmark: 1).
+        skipped_csv: also list the unreadable files there (``.attrs["skipped"]`` always holds them).
 
     Returns ``dfdlab.evaluate.evaluate``'s table (fractions) with ``suite``, ``label``,
     ``paper_key``, ``weights`` and the protocol settings as columns, one row per generator in
@@ -280,33 +518,37 @@ def run_suite(
     """
     s = get_suite(suite)
     det_name = getattr(detector, "name", "") or type(detector).__name__
+    stem = name or f"suite_{s.name}_{det_name}"
+    out = None if out_dir is False else Path(out_dir) if out_dir is not None else results_dir() / "suites"
+    if skipped_csv is None and out is not None:
+        skipped_csv = out / f"{stem}_skipped.csv"  # written only when a file was skipped
     tf, settings = protocol(detector, s, sampling=sampling)
-    sets, fell_back = _suite_sets(s, find_sets(s, root, generators), tf, sampling)
-    table = evaluate(detector, sets, batch_size=batch_size, device=device, num_workers=num_workers,
-                     progress=progress, amp=amp)
+    sets, fell_back = _suite_sets(s, locate_sets(s, root, generators), tf, sampling)
+    table = evaluate(detector, sets, batch_size=s.batch_size or batch_size, device=device, num_workers=num_workers,
+                     progress=progress, amp=amp, skipped_csv=skipped_csv)
     weights, sha = _weights_label(checkpoint)
     _label_rows(table, s, det_name, settings, weights, sha, fell_back)
     table.attrs["meta"] = {
         "kind": "suite", "suite": s.name, "suite_title": s.title, "detector": det_name,
         "paper": getattr(detector, "paper", ""), "paper_method": getattr(detector, "paper_method", "") or None,
         "paper_tables": list(s.paper_tables), "root": str(Path(root)), "weights": weights,
+        "batch_size": s.batch_size or batch_size, "skipped": [str(b.path) for b in table.attrs.get("skipped", [])],
         "checkpoint": str(checkpoint) if checkpoint else None, "checkpoint_sha256": sha,
         "untrained": checkpoint is None, "settings": settings, "hardware": hardware(),
         "data": data_note or f"published layout: {s.layout}", "source": s.source,
         "model": detector.summary(), "profile": profile(),
     }
-    if out_dir is not False:
-        out = Path(out_dir) if out_dir is not None else results_dir() / "suites"
-        csv, md = write_suite_table(table, out, name or f"suite_{s.name}_{det_name}")
+    if out is not None:
+        csv, md = write_suite_table(table, out, stem)
         table.attrs["csv"], table.attrs["markdown"] = csv, md
     return table
 
 
-def _suite_sets(s: Suite, folders: dict[str, Path], tf, sampling: bool) -> tuple[dict, dict]:
-    """One dataset per generator folder, sub-sampled as the suite's protocol says (UnivFD ``validate.py``)."""
+def _suite_sets(s: Suite, folders: dict[str, SetFolders], tf, sampling: bool) -> tuple[dict, dict]:
+    """One dataset per generator, sub-sampled as the suite's protocol says (UnivFD ``validate.py``)."""
     sets, fell_back = {}, {}
-    for g, folder in folders.items():
-        sets[g] = ForenSynths(folder, transform=tf, generator=g)
+    for g, where in folders.items():
+        sets[g] = where.dataset(transform=tf, generator=g)
         if s.sampling and sampling:
             sets[g], sample = univfd_subset(sets[g], **s.sampling, os_walk_order=True)
             fell_back[g] = sample.fell_back
@@ -384,11 +626,12 @@ def suites_table(detectors: Iterable = ()) -> pd.DataFrame:
                "sampling": "1000/1000 seed 0 (fallback 100)" if s.sampling else "all images",
                "paper tables": ", ".join(s.paper_tables) or "-"}
         for det in detectors:
-            d = det.describe("test", benchmark=s.name)
+            d = det.describe("test", benchmark=s.detector_benchmark)
             row[f"{det.name} test input"] = f"{d['resize']} / {d['crop']}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-__all__ = ["PROGAN_CLASSES", "SUITES", "Suite", "TestSet", "UNTRAINED", "display_table", "find_sets", "get_suite",
-           "protocol", "run_suite", "sampling_words", "suite_note", "suites_table", "write_suite_table"]
+__all__ = ["GENIMAGE_LABEL_FOLDERS", "LayoutMatch", "PROGAN_CLASSES", "SUITES", "SetFolders", "Suite", "TestSet",
+           "UNTRAINED", "display_table", "find_sets", "get_suite", "locate_sets", "protocol", "recognise_layouts",
+           "run_suite", "sampling_words", "suite_note", "suites_table", "write_suite_table"]

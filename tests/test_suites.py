@@ -70,15 +70,21 @@ def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, 
     rows = [ln for ln in md.splitlines() if ln.startswith("|")]
     assert len(rows) == len(suite.generators) + 3
 
-    # Per-table NPR settings (NPR test.py DetectionTests), recorded beside the numbers.
-    cfg = DETECTION_TESTS[name]
-    if cfg["no_resize"]:
+    # Per-table NPR settings (NPR test.py DetectionTests and README), recorded beside the numbers.
+    cfg = DETECTION_TESTS[suite.detector_benchmark]
+    if cfg.get("translate_duplicate"):
+        assert table["resize"].iloc[0].startswith("translate_duplicate to >= 56")
+        assert table["crop"].iloc[0] == "CenterCrop(56)"
+    elif cfg["no_resize"]:
         assert table["resize"].iloc[0].startswith("none (native")
-        assert table.set_index("generator").loc["BEGAN", "skipped"] == 0  # the odd-sized image was scored
-        assert table.set_index("generator").loc["BEGAN", "n"] == 5
+        assert table["crop"].iloc[0] == "none"
     else:
         assert table["resize"].iloc[0] == "Resize((64,64)) bilinear"
-    assert table["crop"].iloc[0] == "none"
+        assert table["crop"].iloc[0] == "none"
+    if name == "gangen":
+        assert table.set_index("generator").loc["BEGAN", "skipped"] == 0  # the odd-sized image was scored
+        assert table.set_index("generator").loc["BEGAN", "n"] == 5
+    assert meta["batch_size"] == (1 if name == "aigcdetect" else 64)
     if suite.sampling:
         # Fewer than 1000 images per set: validate.py falls back to 100 per class, i.e. all of them here.
         assert table["fell_back"].iloc[:-1].all()
@@ -90,9 +96,9 @@ def test_every_suite_over_a_tree_shaped_like_the_published_one(name, mini_root, 
 def test_suite_protocols_and_errors(mini_root, tmp_path, seeded_npr):
     # The transform each suite gives NPR equals npr_test with the paper's settings.
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (61, 67, 3), dtype=np.uint8))
-    for name in suites.SUITES:
+    for name, suite in suites.SUITES.items():
         tf, settings = suites.protocol(seeded_npr, name)
-        ref = T.npr_test(load_size=64, crop_size=56, **DETECTION_TESTS[name])
+        ref = T.npr_test(load_size=64, crop_size=56, **DETECTION_TESTS[suite.detector_benchmark])
         assert torch.equal(tf(img), ref(img)), name
     assert tuple(suites.protocol(seeded_npr, "gangen")[0](img).shape) == (3, 61, 67)  # native size kept
     assert suites.SUITES["diffusionforensics"].sets[5].paper_key == "sdv1"

@@ -137,6 +137,33 @@ class ForenSynths(Dataset):
         self.targets = [t for _, t in self.samples]
         self.family = family if family is not None else _family_from_manifest(self.root, self.generator)
 
+    @classmethod
+    def with_real_pool(cls, root: str | os.PathLike, real_pool: str | os.PathLike, transform: Callable | None = None,
+                       *, label_folders: Sequence[str] = LABEL_FOLDERS, **kw) -> "ForenSynths":
+        """A set whose fakes are ``root/<fake>`` and whose reals are a shared pool ``real_pool/<real>``.
+
+        UnivFD ``dataset_paths.py``: each diffusion set's ``real_path`` and ``fake_path`` are
+        listed separately (``diffusion_datasets/laion`` with ``must_contain='0_real'``,
+        ``diffusion_datasets/ldm_200`` with ``'1_fake'``), so seven sets share the ``laion``
+        reals and ``guided`` reads ``imagenet``. ``roots`` holds both folders (reals first).
+        Both folders are checked as :class:`ForenSynths` checks a class folder.
+        """
+        real_name, fake_name = tuple(label_folders)
+        reals = cls(real_pool, transform, label_folders=(real_name,), **{**kw, "family": kw.get("family", "")})
+        fakes = cls(root, transform, label_folders=(fake_name,), **kw)
+        pooled = copy.copy(fakes)
+        pooled.label_folders = (real_name, fake_name)
+        pooled.samples = [(p, 0) for p, _ in reals.samples] + [(p, 1) for p, _ in fakes.samples]
+        pooled.targets = [t for _, t in pooled.samples]
+        pooled.real_root = reals.root
+        return pooled
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The folders the samples come from: ``(root,)``, or ``(real pool, root)`` for a pooled set."""
+        pool = getattr(self, "real_root", None)
+        return (self.root,) if pool is None else (pool, self.root)
+
     def __len__(self) -> int:
         return len(self.samples)
 

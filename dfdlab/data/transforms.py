@@ -39,6 +39,7 @@ and ``gaussian_blur(img, sigma)``.
 from __future__ import annotations
 
 import functools
+import math
 import random
 import re
 from io import BytesIO
@@ -274,6 +275,32 @@ class Uint8ToMinusOneOne:
         return "Uint8ToMinusOneOne()"
 
 
+class TranslateDuplicate:
+    """NPR README (GenImage): tile an image smaller than ``size`` until both sides reach it, instead of a resize.
+
+    When the shorter side is below ``size``, the image is pasted side by side on a canvas of
+    ``width * ceil(size / width)`` by ``height * ceil(size / height)``, starting at the top-left
+    corner; otherwise it is returned unchanged. The pixels stay native (no interpolation), so
+    the up-sampling traces NPR looks for are kept.
+    """
+
+    def __init__(self, size: int = 224):
+        self.size = int(size)
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        w, h = img.size
+        if min(w, h) >= self.size:
+            return img
+        canvas = Image.new("RGB", (w * math.ceil(self.size / w), h * math.ceil(self.size / h)))
+        for left in range(0, canvas.width, w):
+            for top in range(0, canvas.height, h):
+                canvas.paste(img, (left, top))
+        return canvas
+
+    def __repr__(self) -> str:
+        return f"TranslateDuplicate({self.size})"
+
+
 class Identity:
     """The official ``transforms.Lambda(lambda img: img)`` placeholder, picklable."""
 
@@ -447,15 +474,17 @@ def npr_val(load_size: int = 256, crop_size: int = 224, augment: dict | None = N
     ])
 
 
-def npr_test(load_size: int = 256, crop_size: int = 224, no_resize: bool = False, no_crop: bool = True) -> T.Compose:
+def npr_test(load_size: int = 256, crop_size: int = 224, no_resize: bool = False, no_crop: bool = True,
+             translate_duplicate: bool = False) -> T.Compose:
     """NPR ``test.py``: Resize((256,256)) unless ``no_resize``, CenterCrop unless ``no_crop``.
 
     Defaults are the ForenSynths (Table 1) setting; ``dfdlab.detectors.npr.DETECTION_TESTS``
     holds the others, e.g. ``npr_test(**DETECTION_TESTS["gangen"])``. With ``no_resize`` odd sizes reach the
-    model, which needs even H and W (the README trim lives in the detector).
+    model, which needs even H and W (the README trim lives in the detector). ``translate_duplicate``
+    replaces the resize by :class:`TranslateDuplicate` to ``crop_size`` (NPR README, GenImage).
     """
     return T.Compose([
-        Identity() if no_resize else square_resize(load_size),
+        TranslateDuplicate(crop_size) if translate_duplicate else Identity() if no_resize else square_resize(load_size),
         Identity() if no_crop else T.CenterCrop(crop_size),
         T.ToTensor(),
         _normalize("imagenet"),
@@ -556,6 +585,7 @@ __all__ = [
     "data_augment", "DataAugment", "val_augment_options", "gaussian_blur_uint8_", "cv2_jpeg", "pil_jpeg",
     "sample_continuous", "sample_discrete", "quality_choices",
     "CustomResize", "custom_resize", "square_resize", "PILDefaultResize", "Uint8ToMinusOneOne", "Identity",
+    "TranslateDuplicate",
     "cnndetection_train", "cnndetection_val", "cnndetection_test", "univfd_train", "univfd_val", "univfd_test",
     "npr_train", "npr_val", "npr_test", "lgrad_discriminator_input", "lgrad_train", "lgrad_val", "lgrad_test",
     "jpeg", "gaussian_blur", "transform_repr", "PIPELINES", "ALIASES", "get",

@@ -51,14 +51,15 @@ OFFICIAL_RESIDUAL_SCALE = 2.0 / 3.0
 OFFICIAL_STATE_ENTRIES = 146
 OFFICIAL_STATE_ELEMENTS = 1_447_897
 
-#: The test pipeline per benchmark: NPR ``test.py`` (``DetectionTests``) and its README.
-#: GenImage uses ``translate_duplicate`` instead of a resize, which is not a setting here.
+#: The test pipeline per benchmark: NPR ``test.py`` (``DetectionTests``) and its README
+#: (AIGCDetectBenchmark; GenImage tiles small images with ``translate_duplicate`` instead of a resize).
 DETECTION_TESTS: dict[str, dict[str, bool]] = {
     "forensynths": dict(no_resize=False, no_crop=True),  # Table 1: 256x256 after resize
     "gangen": dict(no_resize=True, no_crop=True),  # Table 2: native size
     "diffusionforensics": dict(no_resize=False, no_crop=True),  # Table 3
     "univfd": dict(no_resize=False, no_crop=True),  # Table 4
     "aigcdetect": dict(no_resize=True, no_crop=True),  # README: native size, batch_size 1 (+ odd-size trim)
+    "genimage": dict(no_resize=True, no_crop=False, translate_duplicate=True),  # README: tile, CenterCrop(224)
 }
 
 
@@ -262,8 +263,10 @@ class NPR(Detector):
         if cfg["no_resize"] and self.trim_odd:
             size += " (odd sizes trimmed to even)"
         where = f" DetectionTests[{benchmark!r}]" if benchmark is not None else ""
+        native = f"translate_duplicate to >= {crop} (tiles, no resize)" if cfg.get("translate_duplicate") \
+            else "none (native size)"
         return Preprocessing(T.npr_test(load, crop, **cfg),
-                             "none (native size)" if cfg["no_resize"] else resize,
+                             native if cfg["no_resize"] else resize,
                              "none" if cfg["no_crop"] else f"CenterCrop({crop})", norm, size, "none",
                              f"NPR test.py{where} (no_resize={cfg['no_resize']}, no_crop={cfg['no_crop']})")
 
