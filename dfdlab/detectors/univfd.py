@@ -508,7 +508,9 @@ def univfd_subset(dataset, max_sample: int | None = 1000, seed: int = 0, fallbac
     real = [p for p, y in dataset.samples if y == 0]
     fake = [p for p, y in dataset.samples if y == 1]
     if os_walk_order:
-        rank = {path: i for i, path in enumerate(list_images_os_walk(dataset.root))}
+        # a set with a shared real pool (UnivFD's laion/imagenet) is walked in each of its roots
+        walked = [p for r in getattr(dataset, "roots", (dataset.root,)) for p in list_images_os_walk(r)]
+        rank = {path: i for i, path in enumerate(walked)}
         real.sort(key=lambda p: rank.get(str(p), len(rank)))
         fake.sort(key=lambda p: rank.get(str(p), len(rank)))
     sample = univfd_sample(real, fake, max_sample, seed, fallback)
