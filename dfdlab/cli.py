@@ -4,7 +4,7 @@
 
     dfdlab doctor                      versions, device, profile, folders, assets (offline)
     dfdlab assets [--fetch NAME...]    named weights and datasets: where they go, how to get them
-    dfdlab data check ROOT             counts and problems of a ForenSynths-layout folder
+    dfdlab data check ROOT             counts and problems of a benchmark folder, the published layouts it holds
     dfdlab data build-mini             build (or find cached) the embedded mini benchmark
     dfdlab train ...                   train a detector with its paper's recipe (dfdlab.train.fit)
     dfdlab eval ...                    per-generator table, or a paper's test protocol (--suite)
@@ -31,7 +31,7 @@ from pathlib import Path
 from torch.utils.data import ConcatDataset
 
 from . import detectors, evaluate, hub, suites, train
-from .data.folders import ForenSynths, ImageList, LayoutError, check_layout, generator_sets
+from .data.folders import LABEL_FOLDERS, ForenSynths, ImageList, LayoutError, check_layout, generator_sets
 from .data.mini import PRESETS, build_info, build_mini
 from .data.skipping import SkippedImagesWarning, skipped_csv_path
 from .detectors.tiny import TinyDetector
@@ -88,6 +88,9 @@ def _model_args(p: argparse.ArgumentParser, checkpoint: bool = True) -> None:
     p.add_argument("--detector", required=True,
                    help="detector name: cnndetection (cnnspot), univfd (ufd), npr, lgrad; tiny (a toy CNN)")
     if checkpoint:
+        p.add_argument("--weights", metavar="NAME",
+                       help="named weights from the asset registry: 'published' (the detector's published "
+                            "checkpoint, as timm's pretrained=True) or an asset name, e.g. npr-3090 (dfdlab assets)")
         p.add_argument("--checkpoint", help="weights to load strictly (raw state dict or {'model': ...})")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run without --checkpoint (pipeline test only: the scores are meaningless)")
@@ -132,9 +135,23 @@ def _build_detector(args, cls: type | None = None):
     except FileNotFoundError as e:  # hub.AssetMissing is a FileNotFoundError with instructions
         raise UserError(_one_line(e)) from None
 
+def _weights_file(args) -> str | None:
+    """The checkpoint file of ``--checkpoint``, or of ``--weights`` resolved through the asset registry."""
+    if args.weights and args.checkpoint:
+        raise UserError("give --checkpoint PATH or --weights NAME, not both")
+    if not args.weights:
+        return args.checkpoint
+    try:
+        return str(hub.weights_for(_detector_class(args.detector).name, args.weights))
+    except (KeyError, FileNotFoundError) as e:  # unknown name; hub.AssetMissing names the command that fetches it
+        raise UserError(_one_line(e)) from None
+
+
 
 def _load_weights(model, args) -> None:
-    """Load ``--checkpoint`` strictly, or refuse untrained weights unless ``--allow-untrained``."""
+    """Load ``--checkpoint`` (or the registry's ``--weights``) strictly, or refuse untrained weights unless
+    ``--allow-untrained``."""
+    args.checkpoint = _weights_file(args)
     if args.checkpoint:
         try:
             detectors.load_checkpoint(model, args.checkpoint)
@@ -143,7 +160,8 @@ def _load_weights(model, args) -> None:
     elif not args.allow_untrained:
         raise UserError(
             "no --checkpoint given: scores from untrained weights mean nothing. Pass --checkpoint PATH "
-            "(a trained or official checkpoint), or --allow-untrained to run the pipeline anyway"
+            "(a trained or official checkpoint), --weights published (the registry's), or --allow-untrained "
+            "to run the pipeline anyway"
         )
     else:
         print(f"warning: {args.detector} runs with UNTRAINED weights; these scores are not results",
@@ -197,7 +215,8 @@ def _cmd_assets(args) -> int:
 def _add_data(sub) -> None:
     d = sub.add_parser("data", help="dataset tools: check a folder layout, build the mini benchmark")
     dsub = d.add_subparsers(dest="data_command", required=True)
-    c = dsub.add_parser("check", help="check a ForenSynths-style folder and print counts and problems")
+    c = dsub.add_parser("check", help="check a benchmark folder: counts, problems, and which published layout "
+                                      "(dfdlab eval --suite) it holds and what is missing")
     c.add_argument("root")
     c.set_defaults(func=_cmd_data_check)
     b = dsub.add_parser("build-mini", help="build (or find cached) the mini benchmark")
@@ -210,9 +229,27 @@ def _add_data(sub) -> None:
 
 
 def _cmd_data_check(args) -> int:
-    report = check_layout(_existing_dir(args.root, "data root"))
+    """The folder check, then the published layouts it matches (``dfdlab.suites.recognise_layouts``)."""
+    root = _existing_dir(args.root, "data root")
+    matches = suites.recognise_layouts(root)
+    # GenImage's own download names its label folders nature/ai: check with those
+    pairs = {f.labels for m in matches[:1] for f in m.found.values()}
+    report = check_layout(root, label_folders=pairs.pop() if len(pairs) == 1 else LABEL_FOLDERS)
+    print(_layout_lines(matches))
     print(report)
     return 0 if report.ok else 1
+
+def _layout_lines(matches) -> str:
+    """Every complete published layout, and the partial ones holding more sets (one line each, what is missing)."""
+    if not matches:
+        return ("Published layouts: none recognised (no generator folder of any suite: "
+                f"{', '.join(suites.SUITES)}); see `dfdlab eval --help`")
+    complete = [m for m in matches if m.complete]
+    most = max((len(m.found) for m in complete), default=0)
+    shown = complete + [m for m in matches if not m.complete and len(m.found) > most][:3]
+    head = "Published layouts (dfdlab eval --suite NAME):"
+    return "\n".join([head] + [f"  {m}" for m in shown])
+
 
 
 def _cmd_data_build_mini(args) -> int:
@@ -333,7 +370,8 @@ def _add_eval(sub) -> None:
                         "CSV + markdown (to --out, default DFDLAB_RESULTS or DFDLAB_HOME/results/suites)")
     e.add_argument("--generators", default=None, help="with --suite: comma-separated subset of its generators")
     e.add_argument("--no-sampling", action="store_true", help="with --suite univfd: score every image")
-    e.add_argument("--out", default=None, help="with --suite: folder for the CSV/markdown/meta files")
+    e.add_argument("--out", default=None, help="with --suite: folder for the CSV/markdown/meta files "
+                                              "(and <name>_skipped.csv naming unreadable files)")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--workers", type=int, default=0)
     e.add_argument("--amp", action="store_true",
@@ -411,6 +449,10 @@ def _cmd_predict(args) -> int:
     model = _build_detector(args)
     _load_weights(model, args)
     images = ImageList([(p, -1) for p in args.images], transform=model.transform(train=False))
+    skipped = table.attrs.get("skipped", [])
+    if skipped:
+        listed = Path(table.attrs["csv"]).with_name(Path(table.attrs["csv"]).stem + "_skipped.csv")
+        _print_skipped(skipped, f"skipped {len(skipped)} unreadable file(s) (listed in {listed}):")
     pr = evaluate.predict(model, images, batch_size=args.batch_size, device=args.device, progress=False)
     scores = dict(zip(pr.paths, pr.y_score, strict=True))
     bad = {b.path: b for b in pr.skipped}

@@ -46,6 +46,8 @@ ALLOWED_FILES = ("manifest.csv", "manifest.jsonl", "manifest.json", "build_info.
                  "readme.txt", "license", "license.txt")
 #: Folders beside the splits that are not data (the mini benchmark keeps its GANs in ``models/``).
 NON_DATA_FOLDERS = ("models",)
+#: Folders of a release that hold test sets beside the splits (UnivFD's zip unpacks ``diffusion_datasets``).
+RELEASE_FOLDERS = ("diffusion_datasets",)
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl", "manifest.json")
 
 
@@ -309,6 +311,7 @@ class LayoutReport:
     counts: pd.DataFrame
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the check understood (shared real pools)
 
     @property
     def ok(self) -> bool:
@@ -334,6 +337,7 @@ class LayoutReport:
         if len(self.counts):
             table = self.counts if len(self.counts) <= 40 else self.totals()
             lines.append(table.to_string(index=False))
+        lines += [f"note    {n}" for n in self.notes]
         lines += [f"ERROR   {e}" for e in self.errors]
         lines += [f"warning {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -350,9 +354,9 @@ def _where(root: Path, group: Path) -> tuple[str, str, str]:
     """(split, generator, class) of a class folder, from its place below ``root``."""
     rel = group.relative_to(root).parts
     split = ""
-    if root.name in SPLITS:
+    if root.name in SPLITS + RELEASE_FOLDERS:
         split = root.name
-    elif rel and rel[0] in SPLITS:
+    elif rel and rel[0] in SPLITS + RELEASE_FOLDERS:
         split, rel = rel[0], rel[1:]
     if len(rel) == 0:
         return split, root.name if root.name not in SPLITS else "", ""
@@ -398,8 +402,15 @@ def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_F
     label folders. Warnings: stray files outside the label folders, non-image files inside
     them (ignored by the loader), hidden folders (ignored), file names with several dots
     (UnivFD's listing ``file.split('.')[1]`` misreads them). At a benchmark root (one that
-    holds ``train``/``val``/``test``) only the split folders are checked; ``models/`` and
-    the manifest files are expected there, any other folder gets a warning.
+    holds ``train``/``val``/``test``) only the split folders (and UnivFD's
+    ``diffusion_datasets``) are checked; ``models/`` and the manifest files are expected
+    there, any other folder gets a warning.
+
+    Shared real pools (UnivFD ``dataset_paths.py``): a folder holding only ``0_real`` beside
+    folders holding only ``1_fake`` is a pool of reals those sets share
+    (``diffusion_datasets/laion/0_real``), not a half-empty class folder; both are listed in
+    ``report.notes`` instead of raising an error. ``dfdlab.suites.recognise_layouts`` says
+    which set reads which pool.
     """
     root = Path(root)
     if not root.is_dir():
@@ -409,7 +420,11 @@ def check_layout(root: str | os.PathLike, label_folders: Sequence[str] = LABEL_F
     if check.dotted:
         check.warns.append(f"{check.dotted} image file names hold more than one dot; UnivFD's official listing "
                            "(file.split('.')[1]) would skip or misread them")
-    return LayoutReport(root, pd.DataFrame(check.rows, columns=_COUNT_COLUMNS), check.errors, check.warns)
+    if check.pooled:
+        check.notes.append(f"{len(check.pooled)} fake-only set(s) read a shared real pool beside them "
+                           f"({', '.join(sorted(Path(p).name for p in check.pooled))}); pool(s): {', '.join(sorted(check.pools))}")
+    return LayoutReport(root, pd.DataFrame(check.rows, columns=_COUNT_COLUMNS), check.errors, check.warns,
+                        check.notes)
 
 
 @dataclass
@@ -422,6 +437,9 @@ class _LayoutCheck:
     warns: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     dotted: int = 0  # image names with more than one dot
+    notes: list[str] = field(default_factory=list)
+    pools: set = field(default_factory=set)  # folders holding only the real label folder, shared by siblings
+    pooled: set = field(default_factory=set)  # fake-only sets beside such a pool
 
     def visit(self, folder: Path) -> None:
         """A class folder (it holds a label folder) is checked; any other folder is descended into."""
@@ -434,6 +452,7 @@ class _LayoutCheck:
                 self.warns.append(f"{f}: stray file outside any {'/'.join(self.labels)} folder (ignored)")
         if folder == self.root and any(d.name in SPLITS for d in dirs):
             dirs = self.split_folders(dirs)
+        self.find_pools(dirs)
         if not dirs:
             self.errors.append(f"{folder}: holds no {'/'.join(self.labels)} folders" + (" (empty folder)" if not files else ""))
         for d in dirs:
@@ -451,18 +470,30 @@ class _LayoutCheck:
 
     def split_folders(self, dirs: list[Path]) -> list[Path]:
         """At a benchmark root only the split folders hold data; warn about folders that are neither."""
+        data = SPLITS + RELEASE_FOLDERS
         for d in dirs:
-            if d.name not in SPLITS and d.name not in NON_DATA_FOLDERS:
+            if d.name not in data and d.name not in NON_DATA_FOLDERS:
                 self.warns.append(f"{d}: not a split folder ({'/'.join(SPLITS)}), not checked")
-        return [d for d in dirs if d.name in SPLITS]
+        return [d for d in dirs if d.name in data]
+
+    def find_pools(self, dirs: list[Path]) -> None:
+        """Among sibling folders, real-only ones beside fake-only ones are shared pools (UnivFD diffusion_datasets)."""
+        real, fake = self.labels[0], self.labels[-1]
+        real_only = [d for d in dirs if (d / real).is_dir() and not (d / fake).is_dir()]
+        fake_only = [d for d in dirs if (d / fake).is_dir() and not (d / real).is_dir()]
+        if real_only and fake_only:
+            self.pools.update(str(d / real) for d in real_only)
+            self.pooled.update(str(d) for d in fake_only)
 
     def check_class_folder(self, folder: Path, dirs: list[Path], files: list[Path]) -> None:
         """Each label folder present and holding images, nothing else beside them; one row of counts."""
         names = {d.name for d in dirs}
+        shared = str(folder / self.labels[0]) in self.pools or str(folder) in self.pooled
         counts = []  # (images, other files) per label folder
         for name in self.labels:
             if name not in names:
-                self.errors.append(f"{folder}: missing {name}/")
+                if not shared:  # a pool has no fakes and a pooled set no reals of its own
+                    self.errors.append(f"{folder}: missing {name}/")
                 counts.append((0, 0))
             else:
                 counts.append(self.count_label_folder(folder / name))
@@ -496,5 +527,5 @@ class _LayoutCheck:
 __all__ = [
     "per_label_subset", "ForenSynths", "generator_sets", "check_layout", "read_manifest", "find_manifest", "LayoutReport",
     "LayoutError", "BadImage", "SkippingBatch", "ImageList", "skip_bad", "collate_skip_bad", "IMG_EXTENSIONS",
-    "LABEL_FOLDERS",
+    "LABEL_FOLDERS", "RELEASE_FOLDERS",
 ]
