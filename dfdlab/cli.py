@@ -88,10 +88,10 @@ def _model_args(p: argparse.ArgumentParser, checkpoint: bool = True) -> None:
     p.add_argument("--detector", required=True,
                    help="detector name: cnndetection (cnnspot), univfd (ufd), npr, lgrad; tiny (a toy CNN)")
     if checkpoint:
+        p.add_argument("--checkpoint", help="weights to load strictly (raw state dict or {'model': ...})")
         p.add_argument("--weights", metavar="NAME",
                        help="named weights from the asset registry: 'published' (the detector's published "
                             "checkpoint, as timm's pretrained=True) or an asset name, e.g. npr-3090 (dfdlab assets)")
-        p.add_argument("--checkpoint", help="weights to load strictly (raw state dict or {'model': ...})")
         p.add_argument("--allow-untrained", action="store_true",
                        help="run without --checkpoint (pipeline test only: the scores are meaningless)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -135,6 +135,7 @@ def _build_detector(args, cls: type | None = None):
     except FileNotFoundError as e:  # hub.AssetMissing is a FileNotFoundError with instructions
         raise UserError(_one_line(e)) from None
 
+
 def _weights_file(args) -> str | None:
     """The checkpoint file of ``--checkpoint``, or of ``--weights`` resolved through the asset registry."""
     if args.weights and args.checkpoint:
@@ -143,9 +144,8 @@ def _weights_file(args) -> str | None:
         return args.checkpoint
     try:
         return str(hub.weights_for(_detector_class(args.detector).name, args.weights))
-    except (KeyError, FileNotFoundError) as e:  # unknown name; hub.AssetMissing names the command that fetches it
+    except (KeyError, FileNotFoundError, hub.ChecksumMismatch) as e:  # AssetMissing names the fetching command
         raise UserError(_one_line(e)) from None
-
 
 
 def _load_weights(model, args) -> None:
@@ -204,7 +204,8 @@ def _cmd_assets(args) -> int:
     for name in args.fetch:
         try:
             print(hub.fetch(name))
-        except (KeyError, FileNotFoundError) as e:  # unknown name; an asset that needs manual steps
+        # unknown name; manual steps; a sha256 mismatch; an archive that does not unpack into its layout
+        except (KeyError, FileNotFoundError, FileExistsError, ValueError) as e:
             raise UserError(_one_line(e)) from None
     return 0
 
@@ -235,9 +236,10 @@ def _cmd_data_check(args) -> int:
     # GenImage's own download names its label folders nature/ai: check with those
     pairs = {f.labels for m in matches[:1] for f in m.found.values()}
     report = check_layout(root, label_folders=pairs.pop() if len(pairs) == 1 else LABEL_FOLDERS)
-    print(_layout_lines(matches))
     print(report)
+    print(_layout_lines(matches))
     return 0 if report.ok else 1
+
 
 def _layout_lines(matches) -> str:
     """Every complete published layout, and the partial ones holding more sets (one line each, what is missing)."""
@@ -249,7 +251,6 @@ def _layout_lines(matches) -> str:
     shown = complete + [m for m in matches if not m.complete and len(m.found) > most][:3]
     head = "Published layouts (dfdlab eval --suite NAME):"
     return "\n".join([head] + [f"  {m}" for m in shown])
-
 
 
 def _cmd_data_build_mini(args) -> int:
@@ -430,6 +431,10 @@ def _cmd_eval_suite(args, root: Path) -> int:
     print(suites.suite_note(table))
     print(suites.display_table(table).to_string(index=False))
     print(f"wrote {table.attrs['csv']} and {table.attrs['markdown']}")
+    skipped = table.attrs.get("skipped", [])
+    if skipped:
+        listed = Path(table.attrs["csv"]).with_name(Path(table.attrs["csv"]).stem + "_skipped.csv")
+        _print_skipped(skipped, f"skipped {len(skipped)} unreadable file(s) (listed in {listed}):")
     return 0
 
 
@@ -449,10 +454,6 @@ def _cmd_predict(args) -> int:
     model = _build_detector(args)
     _load_weights(model, args)
     images = ImageList([(p, -1) for p in args.images], transform=model.transform(train=False))
-    skipped = table.attrs.get("skipped", [])
-    if skipped:
-        listed = Path(table.attrs["csv"]).with_name(Path(table.attrs["csv"]).stem + "_skipped.csv")
-        _print_skipped(skipped, f"skipped {len(skipped)} unreadable file(s) (listed in {listed}):")
     pr = evaluate.predict(model, images, batch_size=args.batch_size, device=args.device, progress=False)
     scores = dict(zip(pr.paths, pr.y_score, strict=True))
     bad = {b.path: b for b in pr.skipped}
