@@ -38,7 +38,6 @@ from .detectors.tiny import TinyDetector
 from .files import atomic_write_text
 from .health import doctor
 from .recipes import ALIASES, RECIPES, recipe
-from .runtime import seed_everything
 
 
 class UserError(Exception):
@@ -272,10 +271,17 @@ def _add_train(sub) -> None:
                        description="Train a detector with its paper's recipe; selection on the validation split "
                                    "only. Resumes from OUT/last.pth. Under torchrun: DistributedDataParallel.")
     _model_args(t, checkpoint=False)
-    t.add_argument("--pretrained", action="store_true", help="start from the detector's pretrained backbone")
+    t.add_argument("--init", choices=train.INITS,
+                   help="initial weights (default: the recipe's, as its official trainer: imagenet for cnndetection "
+                        "and lgrad, from the asset registry; random for npr; univfd's frozen openai-clip)")
+    t.add_argument("--keep", choices=("official", *train.KEEP_RULES), default="official",
+                   help="the kept model: official (npr, lgrad: the last epoch; cnndetection, univfd: the early "
+                        "stopper's latest save), last, early_stopping, or best (best validation accuracy)")
     t.add_argument("--data", required=True, help="ForenSynths-layout root holding the train and val splits")
     t.add_argument("--train-split", default="train", help="sub-folder of --data to train on (default: train)")
-    t.add_argument("--val-split", default="val", help="sub-folder of --data to select on (default: val)")
+    t.add_argument("--val-split", default=None,
+                   help="sub-folder of --data to validate on (default: the recipe's: val; univfd: test/progan, "
+                        "as its train.py)")
     t.add_argument("--classes", default="",
                    help="comma-separated class folders to train/select on, e.g. car,cat,chair,horse (NPR's "
                         "4-class setting); default: every class under the split, pooled")
@@ -322,23 +328,35 @@ def _train_recipe(args, cls: type):
 def _cmd_train(args) -> int:
     cls = _detector_class(args.detector)
     root = _existing_dir(args.data, "data root")
-    train_root, val_root = root / args.train_split, root / args.val_split
+    r = _train_recipe(args, cls)
+    val_split = args.val_split or r.val_split
+    train_root, val_root = root / args.train_split, root / val_split
     for p in (train_root, val_root):
         if not p.is_dir():
-            raise UserError(f"{p} is missing: --data must hold {args.train_split}/ and {args.val_split}/ "
+            raise UserError(f"{p} is missing: --data must hold {args.train_split}/ and {val_split}/ "
                             "(ForenSynths layout <split>/<class>/{0_real,1_fake}; see `dfdlab data check`)")
-    r = _train_recipe(args, cls)
+    try:
+        train.resolve_keep(args.keep, r)  # --keep early_stopping needs an early-stopping recipe
+    except ValueError as e:
+        raise UserError(_one_line(e)) from None
     seed = r.seed if args.seed is None else args.seed
-    if seed is not None:
-        seed_everything(seed)  # before the model is built, as NPR's train.py does
-    model = _build_detector(args, cls)
+    train.seed_run(seed)  # once, before the data and the model, as NPR's train.py (seed_torch(100))
+    try:
+        model, init = train.build_for_training(cls, r, args.init, **_parse_set(args.set))
+    except TypeError as e:
+        raise UserError(f"detector {args.detector!r} does not accept these options ({e})") from None
+    except (FileNotFoundError, ValueError) as e:  # hub.AssetMissing says which command fetches the file
+        raise UserError(_one_line(e)) from None
     classes = [c for c in args.classes.split(",") if c]
     augment = r.augmentation()  # the recipe's Blur+JPEG, for the train and the official val pipelines
     train_set = _split_set(train_root, classes, model.transform("train", augment=augment))
     val_set = _split_set(val_root, classes, model.transform("val", augment=augment))
+    meta = {"detector": getattr(cls, "name", args.detector), "init": init, "data": str(root),
+            "train_split": args.train_split, "val_split": val_split, "classes": classes}
     try:
         result = train.fit(model, train_set, val_set, r, Path(args.out).expanduser(), device=args.device,
-                           resume=not args.no_resume, num_workers=args.workers, progress=not args.quiet, seed=seed)
+                           resume=not args.no_resume, num_workers=args.workers, progress=not args.quiet, seed=seed,
+                           keep=args.keep, meta=meta)
     except train.ResumeError as e:
         raise UserError(_one_line(e)) from None
     finally:
@@ -350,7 +368,8 @@ def _cmd_train(args) -> int:
 
 def _print_fit(result) -> None:
     print(result.history.to_string(index=False))
-    print(f"best: {result.best_path} (epoch {result.best_epoch}); last: {result.last_path}")
+    print(f"kept ({result.keep}): {result.kept_path} (epoch {result.kept_epoch}); "
+          f"best: {result.best_path} (epoch {result.best_epoch}); last: {result.last_path}")
     skipped = result.extra["skipped"]
     if skipped:
         listed = result.last_path.parent / "train_skipped.csv"

@@ -56,7 +56,7 @@ def train_npr(representation: str, train_root: str | os.PathLike, val_root: str 
         return torch.utils.data.ConcatDataset([ForenSynths(Path(root) / c, tf) for c in classes])
 
     res = fit(model, cat(train_root, model.transform("train")), cat(val_root, model.transform("test")), r,
-              Path(out_dir), progress=False)
+              Path(out_dir), progress=False, keep="best", val_pipeline="test")
     load_checkpoint(model, res.best_path)
     return model.eval(), res
 
@@ -88,7 +88,7 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
     if val_per_class or classes:
         val_set = per_label_subset(val_set, val_per_class, classes)
     res = fit(model, train_set, val_set, recipe("lgrad", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
-              Path(out_dir), progress=False)
+              Path(out_dir), progress=False, keep="best", val_pipeline="test")
     load_checkpoint(model, res.best_path)
     return model.eval(), res
 

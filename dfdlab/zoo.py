@@ -8,8 +8,9 @@ trained (settings, seconds, checkpoint sha256, hardware).
 Every detector is trained the same way: on the mini benchmark's one training family
 (``train/photos``, fakes of ``dcgan_transposed``) with its paper's recipe and train pipeline
 (``model.transform("train", augment=recipe.augmentation())``) at the mini size, selected on
-``val`` seen through its test pipeline. Only epochs, batch size and image size differ from
-the papers' settings (``QUICK_ZOO``).
+``val`` seen through its test pipeline, keeping the best validation epoch. Epochs, batch size,
+image size, the initial weights (``init``: no ImageNet ResNet-50 offline) and that selection
+differ from the papers' settings (``QUICK_ZOO``); ``dfdlab train`` runs the official recipes.
 """
 
 from __future__ import annotations
@@ -34,19 +35,22 @@ from .train import fit, recipe
 #: Detector name -> its quick-profile settings. ``build``: the detector's keyword arguments;
 #: ``epochs``/``batch_size`` override the recipe (the only change from the paper's settings);
 #: ``features=True``: a frozen backbone, so the head is trained on cached features (UnivFD);
-#: ``discriminator="mini:<gen>"``: that mini GAN's discriminator (LGrad's stand-in D).
+#: ``discriminator="mini:<gen>"``: that mini GAN's discriminator (LGrad's stand-in D);
+#: ``init``: the initial weights, stated (the official CNNDetection/LGrad trainers start from the
+#: ImageNet ResNet-50, which is not available offline).
 QUICK_ZOO: dict[str, dict] = {
     "cnndetection": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 2, "batch_size": 64, "seed": 0,
-                     "note": "ResNet-50 from scratch (no ImageNet weights offline)"},
+                     "init": "random", "note": "ResNet-50 from scratch (no ImageNet weights offline)"},
     "univfd": {"build": {"backbone": "efficientnet_lite0", "crop_size": 64}, "epochs": 100, "batch_size": 256,
-               "seed": 0, "features": True,
+               "seed": 0, "features": True, "init": "frozen EfficientNet-Lite0 (ImageNet, bundled)",
                "note": "STAND-IN backbone: EfficientNet-Lite0 (ImageNet) instead of CLIP ViT-L/14"},
     "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
-            "note": "the official NPR network, trained from scratch as in the paper"},
+            "init": "random", "note": "the official NPR network, trained from scratch as in the paper"},
     # LGrad's ResNet-50 from scratch does not learn the training family in a CPU budget (lesson 06 shows the
     # gradient maps carry the information): an ImageNet CNN that ships offline stands in for the ImageNet ResNet-50.
     "lgrad": {"build": {"image_size": 64, "crop_size": 56, "classifier": "efficientnet_lite0", "pretrained": True},
               "discriminator": "mini:dcgan_transposed", "epochs": 8, "batch_size": 16, "seed": 0,
+              "init": "imagenet (the bundled EfficientNet-Lite0)",
               "note": "STAND-IN transformation model: the mini benchmark's DCGAN D (not the StyleGAN bedroom D); "
                       "STAND-IN classifier: EfficientNet-Lite0 (ImageNet) fine-tuned, not the ImageNet ResNet-50"},
 }
@@ -126,15 +130,16 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
         train_fs = extract_features(model, ForenSynths(root / "train"), progress=progress)
         val_fs = extract_features(model, ForenSynths(root / "val"), progress=progress)
         result = fit(LinearProbe(model.feature_dim), train_fs.dataset(), val_fs.dataset(), r, out / "run",
-                     progress=progress)
+                     progress=progress, keep="best", val_pipeline="test")
     else:
         train_set = ForenSynths(root / "train", transform=model.transform("train", augment=r.augmentation()))
         val_set = ForenSynths(root / "val", transform=model.transform("test"))
-        result = fit(model, train_set, val_set, r, out / "run", progress=progress)
+        result = fit(model, train_set, val_set, r, out / "run", progress=progress, keep="best", val_pipeline="test")
     detectors.load_checkpoint(model, result.best_path)  # a LinearProbe's {'fc.weight', 'fc.bias'} fits UnivFD
     seconds = time.perf_counter() - t0
     best = atomic_torch_save(model.state_dict(), out / "best.pth")
-    info = {**want, "recipe": r.name, "train_seconds": round(seconds, 1), "best_epoch": result.best_epoch,
+    info = {**want, "recipe": r.name, "init": cfg["init"], "keep": result.keep, "val_pipeline": "test",
+            "train_seconds": round(seconds, 1), "best_epoch": result.best_epoch,
             "epochs_run": len(result.history), "checkpoint_sha256": sha256sum(best), "note": cfg.get("note", ""),
             "hardware": hardware(), "trained_at": datetime.datetime.now().isoformat(timespec="seconds")}
     atomic_write_text(out / "info.json", json.dumps(info, indent=2))

@@ -224,3 +224,45 @@ def test_clip_file_with_wrong_keys_lists_them_and_names_the_file(tiny_vit_config
     torch.save({"state_dict": sd, "args": argparse.Namespace(lr=1.0)}, tmp_path / "with_args.pt")
     with pytest.raises(CheckpointError, match="with_args.pt.*weights only"):
         P.load_clip(tiny_vit_config, weights=tmp_path / "with_args.pt", format="open_clip")
+
+
+def test_plain_openai_layout_state_dict_is_built_with_quick_gelu_or_refused(tmp_path, tiny_vit_config):
+    """``torch.save(model.state_dict())`` of an OpenAI CLIP on the CPU: fp32, no ``input_resolution``.
+
+    Its keys are open_clip's too, so nothing in the file says "OpenAI". ``load_clip`` refuses it
+    naming ``format=``; ``format="openai"`` and UnivFD (always OpenAI CLIP) build QuickGELU and
+    give the reference features (open_clip's QuickGELU model with the same weights) to < 1e-4.
+    """
+    import open_clip
+
+    from dfdlab.checkpoints import CheckpointError
+    from dfdlab.detectors import build
+
+    torch.manual_seed(2)
+    reference = open_clip.create_model(tiny_vit_config, pretrained=None, quick_gelu=True).eval()
+    plain = P.openai_state_dict(reference, half=False, extras=False)
+    assert not P.looks_like_openai(plain)
+    path = tmp_path / "openai_layout_plain.pt"
+    torch.save(plain, path)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        want = reference.encode_image(x)
+    assert want.abs().max() > 1e-2  # a real signal
+
+    with pytest.raises(CheckpointError, match="format='openai'") as e:
+        P.load_clip(tiny_vit_config, weights=path)
+    assert "format='open_clip'" in str(e.value) and "openai_layout_plain.pt" in str(e.value)
+
+    ours, _ = P.load_clip(tiny_vit_config, weights=path, format="openai")
+    assert P.uses_quick_gelu(ours)
+    with torch.no_grad():
+        assert (ours.encode_image(x) - want).abs().max() < 1e-4
+    ufd = build("univfd", backbone=tiny_vit_config, clip_weights=path, crop_size=32)
+    assert P.uses_quick_gelu(ufd.backbone)
+    with torch.no_grad():
+        assert (ufd.features(x) - want).abs().max() < 1e-4
+    # the mistake the refusal prevents: the same file read with the named config's exact GELU
+    gelu, _ = P.load_clip(tiny_vit_config, weights=path, format="open_clip")
+    assert not P.uses_quick_gelu(gelu)
+    with torch.no_grad():
+        assert (gelu.encode_image(x) - want).abs().max() > 1e-3

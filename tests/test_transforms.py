@@ -106,8 +106,10 @@ def test_test_pipelines_equal_the_official_compositions(photos):
                                       transforms.ToTensor(), transforms.Normalize(**IMNET)])
             out = T.npr_test(**s)(img)
             _same(out, npr(img), f"npr_test {bench} {name}")
-            side = 256 if s["no_crop"] else 224
-            assert out.shape[1:] == ((h, w) if s["no_resize"] else (side, side))
+            if not s["no_crop"]:
+                assert out.shape[1:] == (224, 224)
+            else:
+                assert out.shape[1:] == ((h, w) if s["no_resize"] else (256, 256))
         npr_val = transforms.Compose([transforms.Resize((256, 256)), transforms.CenterCrop(224), transforms.ToTensor(),
                                       transforms.Normalize(**IMNET)])
         _same(T.npr_val()(img), npr_val(img), f"npr_val {name}")
@@ -256,3 +258,79 @@ def test_robustness_perturbations_match_univfd_validate(photos):
         T.jpeg(img, 50, method="webp")
     with pytest.raises(KeyError, match="unknown pipeline"):
         T.get("nope")
+
+
+def _seeded_equal(ours, official, img, what, seeds=range(6)) -> list[torch.Tensor]:
+    """``ours(img) == official(img)`` with Python's ``random`` and torch seeded alike, for several seeds."""
+    outs = []
+    for seed in seeds:
+        random.seed(seed)
+        torch.manual_seed(seed)
+        a = ours(img)
+        random.seed(seed)
+        torch.manual_seed(seed)
+        _same(a, official(img), f"{what} seed {seed}")
+        outs.append(a)
+    return outs
+
+
+def test_detector_val_transforms_equal_the_official_validation_compositions(photos, tmp_path):
+    """``detector.transform("val")``: the validation during training of each official ``train.py``.
+
+    CNNDetection / UnivFD ``get_val_opt``: ``no_resize=False`` (shorter side to 256),
+    ``data_augment`` at the train probabilities with sigma 1.5 and PIL JPEG q 65, CenterCrop(224),
+    no flip. NPR / LGrad ``get_val_opt``: Resize((256, 256)), CenterCrop(224); for LGrad the crop
+    acts on the gradient PNG, i.e. inside ``forward`` under ``evaluating("val")``.
+    """
+    import json
+
+    import open_clip
+
+    from dfdlab import recipes
+    from dfdlab.detectors import build
+
+    img = photos["chelsea_odd"].crop((0, 0, 301, 233))
+    val_opts = dict(blur_prob=0.5, blur_sig=[1.5], jpg_prob=0.5, jpg_method=["pil"], jpg_qual=[65])
+
+    def official_cnn_val(stats):
+        return transforms.Compose([
+            transforms.Lambda(lambda im: official_custom_resize(im, 256)),
+            transforms.Lambda(lambda im: official_data_augment(im, **val_opts)),
+            transforms.CenterCrop(224), ident, transforms.ToTensor(), transforms.Normalize(**stats)])
+
+    cnn = build("cnndetection")
+    outs = _seeded_equal(cnn.transform("val", augment=recipes.recipe("cnndetection").augmentation()),
+                         official_cnn_val(IMNET), img, "cnndetection val")
+    assert any(not torch.equal(outs[0], o) for o in outs[1:])  # blur/JPEG at p 0.5: random, as the official
+    _seeded_equal(cnn.transform("val"), official_cnn_val(IMNET), img, "cnndetection val (detector default)")
+
+    # UnivFD with CLIP statistics: a tiny open_clip ViT stands in for ViT-L/14 (same pipeline)
+    cfg = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 8},
+           "text_cfg": {"context_length": 8, "vocab_size": 49408, "width": 32, "heads": 1, "layers": 1}}
+    (tmp_path / "dfdlab-val-vit.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(tmp_path / "dfdlab-val-vit.json")
+    ufd = build("univfd", backbone="dfdlab-val-vit", clip_weights="random")
+    outs = _seeded_equal(ufd.transform("val", augment=recipes.recipe("univfd").augmentation()),
+                         official_cnn_val(CLIP), img, "univfd val")
+    assert any(not torch.equal(outs[0], o) for o in outs[1:])
+
+    npr_val = transforms.Compose([transforms.Resize((256, 256)), transforms.CenterCrop(224), ident,
+                                  transforms.ToTensor(), transforms.Normalize(**IMNET)])
+    _seeded_equal(build("npr").transform("val", augment=recipes.recipe("npr").augmentation()), npr_val, img,
+                  "npr val")
+
+    # LGrad: the transform feeds D (gen_imggrad.py); the gradient PNG is centre-cropped in forward
+    D = torch.nn.Sequential(torch.nn.Conv2d(3, 1, 4, 4), torch.nn.Flatten(), torch.nn.LazyLinear(1))
+    D(torch.zeros(1, 3, 256, 256))
+    lgrad = build("lgrad", discriminator=D, image_size=256).eval()
+    processimg = transforms.Compose([transforms.Resize((256, 256)), transforms.ToTensor(),
+                                     transforms.Normalize(mean=[0.5] * 3, std=[0.5] * 3)])
+    _same(lgrad.transform("val")(img), processimg(img), "lgrad val: D input")
+    g = torch.randint(0, 256, (2, 3, 256, 256), dtype=torch.uint8)  # two gradient PNGs
+    pngs = [Image.fromarray(gi.permute(1, 2, 0).numpy()) for gi in g]
+    with lgrad.evaluating("val"):
+        got = lgrad.classifier_input(g)
+    torch.testing.assert_close(got, torch.stack([npr_val(p) for p in pngs]), rtol=0, atol=1e-6)
+    full = transforms.Compose([transforms.ToTensor(), transforms.Normalize(**IMNET)])  # eval_test8gan.py
+    torch.testing.assert_close(lgrad.classifier_input(g), torch.stack([full(p) for p in pngs]), rtol=0, atol=1e-6)
+    assert lgrad.describe("val")["crop"].startswith("CenterCrop(224)")

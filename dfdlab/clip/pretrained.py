@@ -16,6 +16,10 @@ Three things must be right to reproduce OpenAI's numbers:
    ``ViT-L-14`` config uses the exact ``nn.GELU``; with OpenAI weights that gives slightly
    different features (errors of ~1e-2 that grow through 24 blocks). OpenAI weights are
    therefore always built with ``quick_gelu=True`` (open_clip's ``ViT-L-14-quickgelu``).
+   A plain fp32 state dict (``torch.save(model.state_dict())`` of an openai/CLIP model loaded on
+   the CPU) carries no trace of OpenAI: its keys are also open_clip's. Such a file is refused
+   unless the caller says which it is (``format=`` or ``quick_gelu=``); UnivFD, always OpenAI
+   CLIP, says ``quick_gelu=True``.
 2. **fp32.** OpenAI stores most weights in fp16 (``convert_weights`` in ``clip/model.py``);
    the official UnivFD code runs ``model.float()``; so do we.
 3. **The right token.** ``encode_image`` is the class token after ``ln_post`` and after the
@@ -222,7 +226,9 @@ def load_clip(name: str = "ViT-L-14", weights: str | os.PathLike | None = None,
             goes through the asset registry (``dfdlab.hub``, asset ``clip-vit-l-14-openai``);
             other tags are downloaded by open_clip into ``DFDLAB_HOME/open_clip`` when ``fetch``.
         format: ``"auto"`` (TorchScript archive, ``input_resolution`` entries or fp16 weights
-            mean OpenAI), ``"openai"`` or ``"open_clip"``.
+            mean OpenAI; a file without any of them, for an architecture whose config uses the
+            exact GELU, is ambiguous and refused unless ``quick_gelu`` is given), ``"openai"``
+            or ``"open_clip"``.
         quick_gelu: ``None`` = QuickGELU for OpenAI weights, the named config's activation
             otherwise. Forcing ``False`` on OpenAI weights reproduces a common mistake.
         fetch: allow a download (never in tests or the quick profile).
@@ -265,12 +271,27 @@ def load_visual(name: str = "ViT-L-14", weights=None, pretrained_tag=None, **kw)
     return model.visual
 
 
+def config_uses_quick_gelu(name: str) -> bool:
+    """Whether open_clip's config ``name`` builds QuickGELU (``"ViT-L-14-quickgelu"``: yes; ``"ViT-L-14"``: no)."""
+    import open_clip
+
+    cfg = open_clip.get_model_config(name)
+    return bool(cfg and cfg.get("quick_gelu", False))
+
+
 def _load_file(name: str, path: Path, format: str, quick_gelu: bool | None) -> nn.Module:
     sd, kind = read_state_dict(path)
     is_openai = format == "openai" or (format == "auto" and (kind == "torchscript" or looks_like_openai(sd)))
     if is_openai:
         return build_from_openai_state_dict(name, sd, quick_gelu=True if quick_gelu is None else quick_gelu,
                                             source=path)
+    if format == "auto" and quick_gelu is None and not config_uses_quick_gelu(name):
+        # OpenAI's key layout is open_clip's: an fp32 file without OpenAI's extra entries could be either
+        raise CheckpointError(
+            f"{path} is an fp32 CLIP state dict in the key layout OpenAI and open_clip share, so it does not say "
+            f"which activation its weights were trained with. Pass format='openai' for OpenAI CLIP weights (e.g. "
+            f"torch.save(model.state_dict()) from openai/CLIP: QuickGELU), format='open_clip' for weights trained "
+            f"with open_clip's {name} config (exact GELU), or quick_gelu=True/False.")
     model = _new_model_plain(name, quick_gelu)
     if "logit_scale" in sd and sd["logit_scale"].ndim != model.logit_scale.ndim:
         sd["logit_scale"] = sd["logit_scale"].reshape(model.logit_scale.shape)

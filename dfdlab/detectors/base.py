@@ -12,6 +12,7 @@ as in CNNDetection's ``validate.py``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import warnings
 from collections.abc import Mapping
@@ -141,6 +142,17 @@ class Detector(nn.Module):
         if augment is not None and split == "test":
             raise ValueError("augment applies to the train and val pipelines, not to the test pipeline")
         return split, benchmark, augment
+
+    @contextlib.contextmanager
+    def evaluating(self, split: str = "test"):
+        """Within the block, ``forward`` in eval mode follows the official ``split`` pipeline ("val" or "test").
+
+        Only a detector whose pipeline continues inside ``forward`` changes anything (LGrad
+        centre-crops the gradient map in validation); the trainer validates under
+        ``evaluating("val")``.
+        """
+        resolve_split(split)
+        yield self
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The representation fed to the final classifier (optional)."""

@@ -33,7 +33,7 @@ from torch import nn
 from dfdlab.checkpoints import load_checkpoint
 from dfdlab.data import transforms as T
 
-from .base import Detector, Preprocessing, register
+from .base import Detector, Preprocessing, register, resolve_split
 from .cnndetection import imagenet_resnet50, replace_fc_binary
 
 __all__ = [
@@ -724,6 +724,7 @@ class LGrad(Detector):
     paper = "Tan et al., CVPR 2023: Learning on Gradients (LGrad)"
     paper_method = "LGrad"
     recipe = "lgrad"
+    _eval_split = "test"  # which official eval pipeline forward follows in eval mode (see evaluating)
 
     def __init__(self, discriminator=None, pretrained: bool = False, image_size: int | None = None,
                  crop_size: int | None = None, quantize: bool = True, cache_dir=None,
@@ -790,16 +791,29 @@ class LGrad(Detector):
             return self.cache.get_or_compute(x, compute, self.quantize)
         return compute(x)
 
+    @contextlib.contextmanager
+    def evaluating(self, split: str = "test"):
+        """In eval mode inside the block, ``split="val"`` centre-crops the gradient map (CNNDetection/train.py
+        ``val_opt``: ``no_crop=False``), ``"test"`` scores the full map (``eval_test8gan.py``)."""
+        old, self._eval_split = self._eval_split, resolve_split(split)
+        try:
+            yield self
+        finally:
+            self._eval_split = old
+
     # -- stage 2: the classifier's pipeline on the gradient image ---------------------------
     def classifier_input(self, g: torch.Tensor) -> torch.Tensor:
         """Gradient maps -> ResNet input: ``ToTensor`` scaling, train crop/flip, ImageNet ``Normalize``.
 
-        Mirrors ``dfdlab.data.transforms.lgrad_train`` / ``lgrad_test`` on the PNGs: train
-        ``RandomCrop(crop_size)`` + ``RandomHorizontalFlip`` (per image, torch RNG); eval the
-        full map. (The official validation during training center-crops; dfdlab validates
-        like the test.)
+        Mirrors ``dfdlab.data.transforms.lgrad_train`` / ``lgrad_val`` / ``lgrad_test`` on the
+        PNGs: train ``RandomCrop(crop_size)`` + ``RandomHorizontalFlip`` (per image, torch RNG);
+        under ``evaluating("val")`` ``CenterCrop(crop_size)``; otherwise (the test) the full map.
         """
         t = g.to(torch.float32).div(255)
+        if not self.training and self._eval_split == "val":
+            h, w = t.shape[-2:]
+            top, left = int(round((h - self.crop_size) / 2.0)), int(round((w - self.crop_size) / 2.0))  # as CenterCrop
+            t = t[..., top:top + self.crop_size, left:left + self.crop_size]
         if self.training:
             n, _, h, w = t.shape
             c = self.crop_size
@@ -834,9 +848,10 @@ class LGrad(Detector):
 
         LGrad's augmentation acts on the gradient image inside ``forward`` (train: RandomCrop +
         flip, ``CNNDetection/data/datasets.py``); there is no blur or JPEG in the official
-        pipeline, so ``augment`` may only switch them off. Val and test score the full
-        gradient map (``CNNDetection/eval_test8gan.py``: ``no_resize``, ``no_crop``); the
-        official validation during training center-crops it instead.
+        pipeline, so ``augment`` may only switch them off. Val centre-crops the gradient map
+        (``CNNDetection/train.py`` ``val_opt``; inside ``forward`` under ``evaluating("val")``,
+        as the trainer validates); test scores the full map (``CNNDetection/eval_test8gan.py``:
+        ``no_resize``, ``no_crop``).
         """
         if augment and (augment.get("blur_prob", 0) or augment.get("jpg_prob", 0)):
             raise ValueError("LGrad's official pipeline has no blur/JPEG augmentation (its data_augment is commented "
@@ -850,9 +865,13 @@ class LGrad(Detector):
                                  f"RandomCrop({self.crop_size}) + horizontal flip of the gradient map", norm,
                                  f"{size}x{size}", "none",
                                  "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/data/datasets.py (isTrain)")
-        source = ("LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/eval_test8gan.py (no_resize, no_crop)"
-                  + ("; the official validation center-crops the map, dfdlab validates on the full map"
-                     if split == "val" else ""))
+        if split == "val":
+            return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
+                                 f"CenterCrop({self.crop_size}) of the gradient map (in forward, under "
+                                 "evaluating('val'))", norm, f"{size}x{size}", "none",
+                                 "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/train.py val_opt "
+                                 "(no_resize=False, no_crop=False)")
+        source = "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/eval_test8gan.py (no_resize, no_crop)"
         return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
                              f"none (the full {size}x{size} gradient map)", norm, f"{size}x{size}", "none", source)
 

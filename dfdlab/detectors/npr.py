@@ -154,6 +154,10 @@ class NPR(Detector):
     paper_method = "NPR"
     recipe = "npr"
     test_settings = DETECTION_TESTS
+    #: NPR ``train.py`` and ``test.py`` call ``seed_torch(100)``, which sets ``cudnn.enabled=False``:
+    #: on CUDA ``forward`` runs without cuDNN too (training: ``dfdlab.train.seed_run`` turns it off
+    #: globally, as the backward pass needs). ``True`` lets cuDNN pick its kernels.
+    cudnn: bool = False
 
     def __init__(
         self,
@@ -230,7 +234,10 @@ class NPR(Detector):
         return torch.flatten(self.avgpool(h), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One logit per image, shape [N]; ``sigmoid > 0.5`` means fake."""
+        """One logit per image, shape [N]; ``sigmoid > 0.5`` means fake (without cuDNN on CUDA, see ``cudnn``)."""
+        if x.is_cuda and not self.cudnn:
+            with torch.backends.cudnn.flags(enabled=False):
+                return self.fc1(self.features(x)).reshape(-1)
         return self.fc1(self.features(x)).reshape(-1)
 
     # ------------------------------------------------------------------ data / checkpoints

@@ -80,7 +80,8 @@ def clip_image_encoder(name: str = "ViT-L-14", weights: str | os.PathLike | None
     """CLIP's image tower (``model.visual``) from open_clip, fp32, frozen.
 
     ``weights``: a local checkpoint in OpenAI (``ViT-L-14.pt``) or open_clip format, read by
-    ``dfdlab.clip.pretrained`` (OpenAI weights use QuickGELU); ``None`` means the hub asset
+    ``dfdlab.clip.pretrained`` and always built with QuickGELU (UnivFD's CLIP is OpenAI's; open_clip
+    weights trained with the exact GELU belong in ``load_clip``, not here); ``None`` means the hub asset
     ``clip-vit-l-14-openai`` for ViT-L-14 (a clear ``AssetMissing`` error when absent);
     ``"random"`` builds the architecture with random weights (tests and teaching only: it
     is marked ``is_random``). Only the image tower is kept: UnivFD never uses the text.
@@ -93,7 +94,9 @@ def clip_image_encoder(name: str = "ViT-L-14", weights: str | os.PathLike | None
             )
         weights = hub.path("clip-vit-l-14-openai")
     is_random = isinstance(weights, str) and weights == "random"
-    visual = pretrained.load_visual(name, weights).float().eval()
+    # UnivFD's CLIP:* backbones are OpenAI's (models/clip_models.py: clip.load), all QuickGELU, whatever
+    # the file's container (a plain fp32 state dict does not say it is OpenAI's)
+    visual = pretrained.load_visual(name, weights, **({} if is_random else {"quick_gelu": True})).float().eval()
     described = "random init (not a pretrained model)" if is_random else str(weights)
     return Backbone(visual, name, int(visual.output_dim), "clip", described,
                     is_stand_in=(name != "ViT-L-14" or is_random), is_random=is_random)

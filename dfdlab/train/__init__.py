@@ -7,26 +7,36 @@ Read it top to bottom:
    ``earlystop.py`` + ``train.py``, which UnivFD copies).
 2. ``fit``: the epoch loop of the official ``train.py`` files as named steps —
    ``_start_or_resume``, ``_train_one_epoch``, ``_validate``, ``_apply_lr_rule``, ``_save`` —
-   plus what the official code lacks: selection on validation only, atomic
-   ``best.pth``/``last.pth`` that resume to the very same weights, and DistributedDataParallel
-   under ``torchrun``.
+   plus what the official code lacks: atomic checkpoints that resume to the very same
+   weights, and DistributedDataParallel under ``torchrun``.
+3. The kept model (``KEEP_RULES``): the weights the official trainer ships. NPR and LGrad save
+   the last epoch (``save_networks('last')``); CNNDetection and UnivFD the epoch their
+   ``EarlyStopping`` saved last (``save_checkpoint``). ``keep="best"`` (best validation
+   accuracy) is offered too; every rule's file is written, the run records which one it keeps.
+4. Seeding (``seed_run``): once, before the data and the model are built, as NPR ``train.py``'s
+   ``seed_torch(100)``; ``fit`` itself never reseeds.
 
 The recipes (optimiser, batch, epochs, lr rule, Blur+JPEG) are data in ``dfdlab.recipes``;
 ``Recipe``, ``RECIPES`` and ``recipe`` are importable from here too. The command line is
 ``dfdlab train`` (``dfdlab.cli``); ``python -m dfdlab.train`` and ``torchrun -m dfdlab.train``
 (``__main__.py`` here) run the very same parser and code.
 
-Checkpoints (``out_dir/last.pth``, written after every epoch) hold ``model`` (the
+Files in ``out_dir``: ``last.pth`` (written after every epoch) holds ``model`` (the
 unwrapped ``state_dict``, no ``module.`` prefix), ``optimizer``, ``lr``, ``early_stopping``,
-``epoch`` (last finished, 0-based), ``total_steps``, ``rng`` (Python, NumPy, torch CPU and
-CUDA, one entry per rank), ``seed``, ``world_size``, ``recipe``, ``history``, ``best`` and
-``stopped_early``, all plain types, so they load with ``torch.load(weights_only=True)``.
-``best.pth`` holds ``model`` plus the epoch and its validation numbers;
-``dfdlab.detectors.load_checkpoint(model, best.pth)`` reads both.
+``early_stopping_saved``, ``epoch`` (last finished, 0-based), ``total_steps``, ``rng``
+(Python, NumPy, torch CPU and CUDA, one entry per rank), ``seed``, ``world_size``, ``recipe``,
+``history``, ``best`` and ``stopped_early``, all plain types, so they load with
+``torch.load(weights_only=True)``. ``best.pth`` (best validation accuracy) and, under early
+stopping, ``early_stopping.pth`` (the stopper's latest save) hold ``model`` plus the epoch and
+its validation numbers; ``dfdlab.detectors.load_checkpoint(model, path)`` reads all three.
+``run.json`` says which file is the kept model and how the run was set up (``meta``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import json
 import math
 import os
 import random
@@ -74,6 +84,9 @@ class EarlyStopping:
     ``delta`` is negative in the recipes: a score counts as an improvement only if it is at
     least ``best - delta`` (i.e. ``best + 0.001``); after ``patience`` epochs without one,
     ``early_stop`` becomes True. Plain fields, so ``asdict`` is its checkpoint state.
+
+    A call returns True when the official stopper would ``save_checkpoint`` (its first score and
+    every improvement): CNNDetection's ``model_epoch_best.pth``, UnivFD's ``best``.
     """
 
     patience: int
@@ -82,31 +95,123 @@ class EarlyStopping:
     best_score: float | None = None
     early_stop: bool = False
 
-    def __call__(self, score: float) -> None:
+    def __call__(self, score: float) -> bool:
         if self.best_score is None:
             self.best_score = score
-        elif score < self.best_score - self.delta:
+            return True
+        if score < self.best_score - self.delta:
             self.counter += 1
             if self.counter >= self.patience:
                 self.early_stop = True
-        else:
-            self.best_score, self.counter = score, 0
+            return False
+        self.best_score, self.counter = score, 0
+        return True
 
 
 def early_stopping_update(stopper: EarlyStopping, lr: float, val_acc: float, r: Recipe):
-    """One epoch of CNNDetection ``train.py``'s rule -> ``(stopper, lr, stop)``.
+    """One epoch of CNNDetection ``train.py``'s rule -> ``(stopper, lr, stop, saved)``.
 
-    Feed ``val_acc`` to the stopper; when it triggers, ``lr /= 10`` (``adjust_learning_rate``)
-    and a fresh stopper with ``delta_after_drop`` takes over, unless the new lr is below
-    ``min_lr``: then training stops.
+    Feed ``val_acc`` to the stopper (``saved``: it would save this epoch's weights); when it
+    triggers, ``lr /= 10`` (``adjust_learning_rate``) and a fresh stopper with
+    ``delta_after_drop`` takes over, unless the new lr is below ``min_lr``: then training stops.
+    The fresh stopper has no score yet, so it saves the epoch after the drop whatever its accuracy.
     """
-    stopper(val_acc)
+    saved = stopper(val_acc)
     if not stopper.early_stop:
-        return stopper, lr, False
+        return stopper, lr, False, saved
     lr = lr / r.lr_divisor
     if lr < r.min_lr:
-        return stopper, lr, True
-    return EarlyStopping(r.patience, r.delta_after_drop), lr, False
+        return stopper, lr, True, saved
+    return EarlyStopping(r.patience, r.delta_after_drop), lr, False, saved
+
+
+def early_stopping_saves(val_accs, r: Recipe) -> list[int]:
+    """The epochs whose weights CNNDetection's stopper saves, for a sequence of val accuracies.
+
+    The replay of ``early_stopping_update`` (CNNDetection ``train.py`` + ``earlystop.py``); the
+    last entry is the official kept model (``model_epoch_best.pth``; UnivFD's ``best``).
+    """
+    stopper, lr, saves = EarlyStopping(r.patience, r.delta), r.lr, []
+    for epoch, acc in enumerate(val_accs):
+        stopper, lr, stop, saved = early_stopping_update(stopper, lr, acc, r)
+        if saved:
+            saves.append(epoch)
+        if stop:
+            break
+    return saves
+
+
+#: Which epoch's weights a run keeps. ``"last"``: the last epoch (NPR and LGrad ``train.py``:
+#: ``save_networks('last')``); ``"early_stopping"``: the epoch the early stopper saved last
+#: (CNNDetection ``earlystop.py``, copied by UnivFD); ``"best"``: the best validation accuracy
+#: (ties: the higher AP, then the earlier epoch), which no official trainer ships.
+KEEP_RULES = ("last", "early_stopping", "best")
+#: File of each rule in ``out_dir``.
+KEEP_FILES = {"last": "last.pth", "early_stopping": "early_stopping.pth", "best": "best.pth"}
+
+
+def resolve_keep(keep: str, r: Recipe) -> str:
+    """``"official"`` -> the recipe's rule (``Recipe.keep``); a rule name is checked against the schedule."""
+    rule = r.keep if keep == "official" else keep
+    if rule not in KEEP_RULES:
+        raise ValueError(f"keep={keep!r}: use 'official' or one of {', '.join(KEEP_RULES)}")
+    if rule == "early_stopping" and r.schedule != "early_stopping":
+        raise ValueError(f"keep='early_stopping' needs an early-stopping recipe; {r.name!r} uses step decay "
+                         "(keep 'last', as its official trainer, or 'best')")
+    return rule
+
+
+def seed_run(seed: int | None, rank: int | None = None) -> None:
+    """Seed every RNG once, before the data and the model are built (NPR ``train.py``: ``seed_torch(100)``).
+
+    ``dfdlab.seed_everything(seed + rank)``, which also turns cuDNN off as ``seed_torch`` does;
+    ``rank`` defaults to torchrun's ``RANK`` (the offset makes the ranks augment differently;
+    DistributedDataParallel gives every rank rank 0's initial weights). ``None`` leaves the RNGs
+    alone, as the official CNNDetection, UnivFD and LGrad trainers do.
+    """
+    if seed is None:
+        return
+    seed_everything(int(seed) + (int(os.environ.get("RANK", "0")) if rank is None else int(rank)))
+
+
+#: ``Recipe.init`` values: the weights a run starts from.
+INITS = ("imagenet", "random", "openai-clip")
+
+
+def build_for_training(detector, r: Recipe | None = None, init: str | None = None, **kwargs):
+    """The detector a run starts from, with the recipe's initial weights -> ``(model, init)``.
+
+    ``detector``: a registry name or a detector class. ``init`` (default ``r.init``, the official
+    trainer's): ``"imagenet"`` builds it with ``pretrained=True`` (CNNDetection and LGrad
+    ``networks/trainer.py``: ``resnet50(pretrained=True)``; the weights come from the asset
+    registry, ``dfdlab.hub`` "resnet50-imagenet", and a missing file raises ``AssetMissing``
+    naming the command that fetches it); ``"random"`` from scratch (``pretrained=False``
+    where the detector has the option; NPR always); ``"openai-clip"``: UnivFD's frozen CLIP,
+    whose only new weights are the head's. Seed first (``seed_run``): the draws of the
+    initialisation are part of the run.
+    """
+    from .. import detectors
+
+    cls = detectors.get(detector) if isinstance(detector, str) else detector
+    r = r if r is not None else recipe(cls.recipe)
+    init = r.init if init is None else init
+    if init not in INITS:
+        raise ValueError(f"init={init!r}: use one of {', '.join(INITS)}")
+    has_option = "pretrained" in inspect.signature(cls.__init__).parameters
+    name = getattr(cls, "name", "") or cls.__name__
+    if (init == "openai-clip") != (r.init == "openai-clip"):
+        raise ValueError(f"init={init!r} does not apply to {name!r} with recipe {r.name!r}: "
+                         + ("UnivFD trains a linear head on a frozen OpenAI CLIP (init 'openai-clip')"
+                            if r.init == "openai-clip" else "only UnivFD starts from OpenAI CLIP"))
+    if init == "imagenet" and not has_option:
+        raise ValueError(f"{name!r} has no ImageNet initialisation (its official trainer starts from "
+                         f"{r.init!r}); use init='random'")
+    if has_option and init != "openai-clip":
+        asked = init == "imagenet"
+        if kwargs.get("pretrained", asked) != asked:
+            raise ValueError(f"pretrained={kwargs['pretrained']!r} contradicts init={init!r}")
+        kwargs["pretrained"] = asked
+    return cls(**kwargs), init
 
 
 SCHEDULES = ("early_stopping", "step")
@@ -206,6 +311,8 @@ def _seed_worker(worker_id: int) -> None:
 class FitResult:
     """What ``fit`` returns. ``history`` has one row per finished epoch.
 
+    ``kept_path`` is the kept model under rule ``keep`` (``KEEP_RULES``), from epoch
+    ``kept_epoch``; ``best_path``/``best_epoch`` the best validation accuracy whatever the rule.
     ``extra``: ``total_steps``, ``seed``, ``world_size`` and ``skipped`` (the unreadable
     training files, as ``dfdlab.data.BadImage`` records, each file once).
     """
@@ -216,6 +323,9 @@ class FitResult:
     stopped_early: bool
     best_epoch: int | None = None
     extra: dict = field(default_factory=dict)
+    keep: str = "best"
+    kept_path: Path | None = None
+    kept_epoch: int | None = None
 
 
 HISTORY_COLUMNS = ("epoch", "lr", "train_loss", "val_acc", "val_ap", "seconds")
@@ -235,6 +345,7 @@ class _Run:
     history: list = field(default_factory=list)
     best: tuple | None = None  # (val_acc, val_ap) of best.pth
     stopped: bool = False
+    stopper_saved: int | None = None  # the epoch of early_stopping.pth
     skipped: dict = field(default_factory=dict)  # path -> BadImage (unreadable training files)
 
 
@@ -267,11 +378,17 @@ def _make_optimizer(params, r: Recipe, lr: float) -> torch.optim.Optimizer:
     return OPTIMIZERS[r.optimizer](params, lr=lr, betas=tuple(r.betas), weight_decay=r.weight_decay)
 
 
+#: Recipe fields a resume does not compare: ``epochs`` (a resume may extend a run), how the run
+#: started and what it keeps (the weights come from ``last.pth``; every rule's file is written),
+#: the default validation folder (the caller passes the set) and the citation.
+_RESUME_IGNORES = ("epochs", "init", "keep", "val_split", "source")
+
+
 def _same_recipe(mine: dict, theirs: dict) -> list[str]:
-    """Fields in which two ``asdict(recipe)`` differ, ignoring ``epochs`` (a resume may extend a run) and aliases."""
+    """Fields in which two ``asdict(recipe)`` differ, aliases aside, ignoring ``_RESUME_IGNORES``."""
     mine = {**mine, "name": canonical_name(mine["name"])}
     theirs = {**theirs, "name": canonical_name(theirs.get("name", ""))}
-    return sorted(k for k in mine if k != "epochs" and _as_tuple(mine[k]) != _as_tuple(theirs.get(k)))
+    return sorted(k for k in mine if k not in _RESUME_IGNORES and _as_tuple(mine[k]) != _as_tuple(theirs.get(k)))
 
 
 class ResumeError(ValueError):
@@ -297,19 +414,17 @@ def _load_resume(path: Path, r: Recipe) -> dict:
 
 def _start_or_resume(model: nn.Module, r: Recipe, last_path: Path, d: _Dist, resume: bool,
                      seed: int | None) -> _Run:
-    """A fresh run (seeded as NPR ``train.py``'s ``seed_torch``), or the state of ``last.pth`` restored.
+    """A fresh run, or the state of ``last.pth`` restored.
 
-    A fresh run with a seed calls ``seed_everything(seed + rank)`` (the rank offset makes the
-    ranks augment differently); without one the global RNGs are left alone, as the official
-    code does, and a random seed (stored in the checkpoint) orders the batches.
+    A fresh run leaves the global RNGs as the caller seeded them (``seed_run`` before the data
+    and the model, as NPR ``train.py``); the seed (a random one when neither ``seed`` nor the
+    recipe gives one, stored in the checkpoint) orders the batches.
     """
     params = _trainable(model)
     seed = r.seed if seed is None else seed
     stopper = EarlyStopping(r.patience, r.delta) if r.schedule == "early_stopping" else None
     ck = _load_resume(last_path, r) if resume and last_path.exists() else None
     if ck is None:
-        if seed is not None:
-            seed_everything(seed + d.rank)
         seed = _broadcast(secrets.randbits(31) if seed is None else seed, d)
         run = _Run(r, _make_optimizer(params, r, r.lr), r.lr, seed, stopper)
     else:
@@ -323,7 +438,8 @@ def _start_or_resume(model: nn.Module, r: Recipe, last_path: Path, d: _Dist, res
             stopper = EarlyStopping(**ck["early_stopping"])
         run = _Run(r, optimizer, ck["lr"], ck["seed"], stopper, start=ck["epoch"] + 1,
                    total_steps=ck["total_steps"], history=list(ck["history"]),
-                   best=None if ck["best"] is None else tuple(ck["best"]), stopped=ck["stopped_early"])
+                   best=None if ck["best"] is None else tuple(ck["best"]), stopped=ck["stopped_early"],
+                   stopper_saved=ck.get("early_stopping_saved"))
         rngs = ck["rng"]
         _set_rng_state(rngs[d.rank] if d.rank < len(rngs) else rngs[0])
     _set_lr(run)
@@ -392,27 +508,40 @@ def _train_one_epoch(net: nn.Module, loader: DataLoader, run: _Run, d: _Dist, de
     return float(loss_sum[0] / max(loss_sum[1], 1))
 
 
-def _validate(module: nn.Module, val_set, batch_size: int, dev, num_workers: int, progress: bool):
+def _evaluating(module: nn.Module, split: str):
+    """``module.evaluating(split)`` for a detector whose pipeline goes on inside ``forward`` (LGrad), else nothing."""
+    ctx = getattr(module, "evaluating", None)
+    return ctx(split) if callable(ctx) else contextlib.nullcontext()
+
+
+def _validate(module: nn.Module, val_set, batch_size: int, dev, num_workers: int, progress: bool,
+              val_pipeline: str = "val"):
     """Val acc and AP with ``dfdlab.evaluate`` (strict ``> 0.5`` accuracy, sklearn AP; bad files skipped and named)."""
-    pr = predict(module, val_set, batch_size=batch_size, device=dev, num_workers=num_workers,
-                 progress=progress, desc="val")
+    with _evaluating(module, val_pipeline):
+        pr = predict(module, val_set, batch_size=batch_size, device=dev, num_workers=num_workers,
+                     progress=progress, desc="val")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a one-class toy val set: AP is NaN, reported as such
         m = metrics(pr.y_true, pr.y_score)
     return float(m["acc"]), float(m["ap"]), len(pr.skipped)
 
 
-def _apply_lr_rule(run: _Run, epoch: int, val_acc: float) -> None:
+def _apply_lr_rule(run: _Run, epoch: int, val_acc: float) -> bool:
     """NPR/LGrad: ``step_decay`` at the end of the epoch; CNNDetection/UnivFD: early stopping on val acc.
 
-    (The official step decay runs before validation, which does not read the lr: same result.)
+    Returns whether the early stopper saves this epoch. (The official step decay runs before
+    validation, which does not read the lr: same result.)
     """
     r = run.recipe
+    saved = False
     if r.schedule == "step":
         run.lr = step_decay(run.lr, epoch, r.decay_every, r.decay_factor)
     else:
-        run.stopper, run.lr, run.stopped = early_stopping_update(run.stopper, run.lr, val_acc, r)
+        run.stopper, run.lr, run.stopped, saved = early_stopping_update(run.stopper, run.lr, val_acc, r)
+        if saved:
+            run.stopper_saved = epoch
     _set_lr(run)
+    return saved
 
 
 def _better(acc: float, ap: float, best: tuple | None) -> bool:
@@ -421,8 +550,21 @@ def _better(acc: float, ap: float, best: tuple | None) -> bool:
     return best is None or (acc, ap) > best
 
 
-def _save(model: nn.Module, run: _Run, epoch: int, improved: bool, out_dir: Path, d: _Dist) -> None:
-    """Rank 0 writes ``best.pth`` (when validation improved), ``last.pth`` and ``history.csv``, atomically.
+def _kept_epoch(run: _Run, rule: str) -> int | None:
+    """The epoch whose weights rule ``rule`` keeps so far (``None`` before the first epoch)."""
+    if not run.history:
+        return None
+    if rule == "last":
+        return int(run.history[-1]["epoch"])
+    if rule == "early_stopping":
+        return run.stopper_saved
+    return _best_epoch(pd.DataFrame(run.history, columns=list(HISTORY_COLUMNS)))
+
+
+def _save(model: nn.Module, run: _Run, epoch: int, improved: bool, stopper_saved: bool, out_dir: Path, d: _Dist,
+          record: dict) -> None:
+    """Rank 0 writes ``best.pth`` (when validation improved), ``early_stopping.pth`` (when the stopper
+    saves), ``last.pth``, ``history.csv`` and ``run.json``, atomically.
 
     Every rank takes part: ``last.pth`` holds each rank's RNG states.
     """
@@ -432,17 +574,31 @@ def _save(model: nn.Module, run: _Run, epoch: int, improved: bool, out_dir: Path
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     row = run.history[-1]
     recipe_ = asdict(run.recipe)
+    snapshot = {"model": state, "epoch": epoch, "val_acc": row["val_acc"], "val_ap": row["val_ap"], "recipe": recipe_}
     if improved:
-        atomic_torch_save({"model": state, "epoch": epoch, "val_acc": row["val_acc"], "val_ap": row["val_ap"],
-                           "recipe": recipe_}, out_dir / "best.pth")
+        atomic_torch_save({**snapshot, "rule": "best"}, out_dir / KEEP_FILES["best"])
+    if stopper_saved:
+        atomic_torch_save({**snapshot, "rule": "early_stopping"}, out_dir / KEEP_FILES["early_stopping"])
     atomic_torch_save({
         "model": state, "optimizer": run.optimizer.state_dict(), "lr": run.lr,
         "early_stopping": asdict(run.stopper) if run.stopper is not None else None,
+        "early_stopping_saved": run.stopper_saved,
         "epoch": epoch, "total_steps": run.total_steps, "rng": rngs, "seed": run.seed,
         "world_size": d.world_size, "recipe": recipe_, "history": run.history,
         "best": list(run.best), "stopped_early": run.stopped,
     }, out_dir / "last.pth")
     atomic_write_text(out_dir / "history.csv", pd.DataFrame(run.history, columns=HISTORY_COLUMNS).to_csv(index=False))
+    _write_run_json(run, out_dir, d, record)
+
+
+def _write_run_json(run: _Run, out_dir: Path, d: _Dist, record: dict) -> None:
+    """``run.json``: the kept model (rule, file, epoch), the other rules' epochs, and how the run was set up."""
+    rule = record["keep"]
+    info = {**record, "kept": KEEP_FILES[rule], "kept_epoch": _kept_epoch(run, rule),
+            "epochs": {r: _kept_epoch(run, r) for r in KEEP_RULES if r != "early_stopping" or run.stopper},
+            "recipe": run.recipe.name, "seed": run.seed, "world_size": d.world_size,
+            "epochs_run": len(run.history), "stopped_early": bool(run.stopped)}
+    atomic_write_text(out_dir / "run.json", json.dumps(info, indent=2, default=str))
 
 
 def _log_epoch(run: _Run, improved: bool, n_val_skipped: int) -> None:
@@ -454,14 +610,19 @@ def _log_epoch(run: _Run, improved: bool, n_val_skipped: int) -> None:
         tqdm.write(f"early stopping: lr {run.lr:.1e} < min_lr {run.recipe.min_lr:.0e}")
 
 
-def _result(run: _Run, out_dir: Path, d: _Dist) -> FitResult:
-    """The history table, the best epoch (``_better``'s rule replayed on it) and the skipped files, reported once."""
+def _best_epoch(hist: pd.DataFrame) -> int | None:
+    """``_better``'s rule replayed on a history table: highest val acc, then val AP, then the earlier epoch."""
+    if not len(hist):
+        return None
+    ap = hist["val_ap"].fillna(-math.inf)
+    order = sorted(range(len(hist)), key=lambda i: (-hist["val_acc"].iloc[i], -ap.iloc[i], i))
+    return int(hist["epoch"].iloc[order[0]])
+
+
+def _result(run: _Run, out_dir: Path, d: _Dist, rule: str) -> FitResult:
+    """The history table, the best and the kept epoch, and the skipped files, reported once."""
     hist = pd.DataFrame(run.history, columns=list(HISTORY_COLUMNS))
-    best_epoch = None
-    if len(hist):
-        ap = hist["val_ap"].fillna(-math.inf)
-        order = sorted(range(len(hist)), key=lambda i: (-hist["val_acc"].iloc[i], -ap.iloc[i], i))
-        best_epoch = int(hist["epoch"].iloc[order[0]])
+    best_epoch = _best_epoch(hist)
     skipped = {}
     for part in _all_gather(run.skipped, d):
         for path, b in part.items():
@@ -471,7 +632,8 @@ def _result(run: _Run, out_dir: Path, d: _Dist) -> FitResult:
         report_skipped(skipped, out_dir / "train_skipped.csv", stacklevel=3)
     return FitResult(hist, out_dir / "best.pth", out_dir / "last.pth", bool(run.stopped), best_epoch,
                      {"total_steps": run.total_steps, "seed": run.seed, "world_size": d.world_size,
-                      "skipped": skipped})
+                      "skipped": skipped}, keep=rule, kept_path=out_dir / KEEP_FILES[rule],
+                     kept_epoch=_kept_epoch(run, rule))
 
 
 # --------------------------------------------------------------------------- fit
@@ -479,7 +641,8 @@ def _result(run: _Run, out_dir: Path, d: _Dist) -> FitResult:
 
 def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: int | None = None,
         device=None, resume: bool = True, num_workers: int = 0, progress: bool = True,
-        seed: int | None = None) -> FitResult:
+        seed: int | None = None, keep: str = "official", val_pipeline: str = "val",
+        meta: dict | None = None) -> FitResult:
     """Train ``model`` with ``recipe``, validating every epoch; selection on the validation set only.
 
     Mirrors the epoch loop of the official ``train.py`` files (CNNDetection, UnivFD, NPR,
@@ -489,33 +652,42 @@ def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: i
     (CNNDetection, UnivFD).
 
     Writes ``out_dir/last.pth`` after every epoch (resumable: weights, optimiser, lr,
-    stopper, RNG states, history) and ``out_dir/best.pth`` whenever validation accuracy is
-    the best so far (ties: the higher validation AP; still tied: the earlier epoch).
-    The official code instead saves the last epoch (NPR, LGrad) or the stopper's latest
-    "improvement" (CNNDetection; UnivFD overwrites it every epoch). ``fit`` takes no test
-    set: nothing here can select on one.
+    stopper, RNG states, history), ``out_dir/best.pth`` whenever validation accuracy is the
+    best so far (ties: the higher validation AP; still tied: the earlier epoch), under early
+    stopping ``out_dir/early_stopping.pth`` whenever the stopper saves, and ``run.json``.
+    ``fit`` takes no test set: nothing here can select on one.
 
     Args:
         train_set, val_set: datasets giving ``(tensor, label)``, e.g. ``ForenSynths`` with the
             detector's ``transform("train", augment=recipe.augmentation())`` and
-            ``transform("val", augment=recipe.augmentation())``. An unreadable training file
-            (``dfdlab.data.ImageError``) is skipped and named: listed in
-            ``result.extra["skipped"]``, in a warning and in ``out_dir/train_skipped.csv``;
-            validation (``dfdlab.evaluate.predict``) skips them too. Any other exception
-            (from a transform, say) is a bug and propagates.
+            ``transform("val", augment=recipe.augmentation())`` (the official validation
+            pipeline). An unreadable training file (``dfdlab.data.ImageError``) is skipped and
+            named: listed in ``result.extra["skipped"]``, in a warning and in
+            ``out_dir/train_skipped.csv``; validation (``dfdlab.evaluate.predict``) skips them
+            too. Any other exception (from a transform, say) is a bug and propagates.
         epochs: overrides ``recipe.epochs`` (the quick profile).
         resume: continue from ``out_dir/last.pth`` if it exists; the run then ends with the
             same weights as an uninterrupted one (same seed, device and world size).
-        seed: overrides ``recipe.seed``. A seed goes to ``dfdlab.seed_everything`` at the start
-            of a fresh run (NPR's ``seed_torch``, which also disables cuDNN). With no seed at
-            all the global RNGs are left alone (as the official code) and a random seed,
-            stored in the checkpoint, orders the batches.
+        seed: overrides ``recipe.seed`` as the seed that orders the batches (recorded). The
+            global RNGs are the caller's: seed them once before building the data and the
+            model (``seed_run``, NPR ``train.py``'s ``seed_torch``); ``fit`` never reseeds them.
+        keep: the kept model (``result.kept_path``): ``"official"`` (the recipe's rule:
+            NPR/LGrad the last epoch, CNNDetection/UnivFD the early stopper's latest save),
+            ``"last"``, ``"early_stopping"`` or ``"best"`` (``KEEP_RULES``); recorded in ``run.json``.
+        val_pipeline: the detector pipeline ``val_set`` was built with, ``"val"`` or ``"test"``;
+            a detector whose pipeline continues inside ``forward`` (LGrad's centre crop of the
+            gradient map) validates under ``model.evaluating(val_pipeline)``.
+        meta: more facts to record in ``run.json`` (the CLI: detector, init, data folders).
 
     Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped in DistributedDataParallel,
     ``recipe.batch_size`` is the global batch (split over the ranks), every rank reads a
     ``DistributedSampler`` shard, rank 0 validates and writes the files.
     """
     _check_recipe(recipe)
+    rule = resolve_keep(keep, recipe)
+    if val_pipeline not in ("val", "test"):
+        raise ValueError(f"val_pipeline={val_pipeline!r}: 'val' (the official validation pipeline) or 'test'")
+    record = {"keep": rule, "keep_option": keep, "val_pipeline": val_pipeline, **(meta or {})}
     epochs, out_dir = recipe.epochs if epochs is None else int(epochs), Path(out_dir)
     dev, d = _setup_device(device)
     model.to(dev)
@@ -529,22 +701,24 @@ def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: i
         t0, lr_epoch = time.time(), run.lr
         loader = _epoch_loader(train_set, run, epoch, batch_size, d, num_workers, dev)
         train_loss = _train_one_epoch(net, loader, run, d, dev, f"epoch {epoch + 1}/{epochs}", progress)
-        val = _validate(model, val_set, batch_size * d.world_size, dev, num_workers, progress) if d.main else None
+        val = (_validate(model, val_set, batch_size * d.world_size, dev, num_workers, progress, val_pipeline)
+               if d.main else None)
         val_acc, val_ap, n_val_skipped = _broadcast(val, d)
-        _apply_lr_rule(run, epoch, val_acc)
+        stopper_saved = _apply_lr_rule(run, epoch, val_acc)
         run.history.append({"epoch": epoch, "lr": lr_epoch, "train_loss": train_loss, "val_acc": val_acc,
                             "val_ap": val_ap, "seconds": time.time() - t0})
         improved = _better(val_acc, val_ap, run.best)
         if improved:
             run.best = (val_acc, -math.inf if math.isnan(val_ap) else val_ap)
-        _save(model, run, epoch, improved, out_dir, d)
+        _save(model, run, epoch, improved, stopper_saved, out_dir, d, record)
         if progress and d.main:
             _log_epoch(run, improved, n_val_skipped)
         if d.world_size > 1:
             dist.barrier()  # nobody races ahead of rank 0's files
-    return _result(run, out_dir, d)
+    return _result(run, out_dir, d, rule)
 
 
-__all__ = ["EarlyStopping", "FitResult", "HISTORY_COLUMNS", "RECIPES", "Recipe", "ResumeError", "early_stopping_update",
-           "end_distributed", "fit", "recipe", "step_decay"]
+__all__ = ["EarlyStopping", "FitResult", "HISTORY_COLUMNS", "INITS", "KEEP_FILES", "KEEP_RULES", "RECIPES", "Recipe",
+           "ResumeError", "build_for_training", "early_stopping_saves", "early_stopping_update", "end_distributed", "fit", "recipe",
+           "resolve_keep", "seed_run", "step_decay"]
 
