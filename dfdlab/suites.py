@@ -2,24 +2,35 @@
 
 A *suite* is one benchmark as the papers test on it: which generator folders it holds (in
 the published layout, with the folder names the download gives you), where they sit, and
-whether the test sets are sub-sampled. ``dfdlab eval --suite NAME`` and the reproduction
-ledger use it.
+whether the test sets are sub-sampled. ``dfdlab eval --suite NAME``, ``dfdlab data check``
+(:func:`recognise_layouts`), the rehearsal replica (``dfdlab.data.replica``) and the
+reproduction ledger use it.
 
-=====================  =============================================  =========================================
-suite                  generators (folder names)                       protocol
-=====================  =============================================  =========================================
-``forensynths``        the 8 GANs of NPR Table 1 / LGrad              every image (CNNDetection test set)
-                       ``eval_test8gan.py`` (CNNDetection test set)
-``gangen``             9 GANs of GANGen-Detection (NPR Table 2)        every image
-``diffusionforensics`` 8 diffusion models (NPR Table 3, DIRE data)     every image
-``univfd``             UnivFD's 19 test sets (11 CNN + 8 diffusion)    1000 real / 1000 fake, seed 0, falling
-                       ``dataset_paths.py``                            back to 100 (``validate.py``)
-=====================  =============================================  =========================================
+======================  ==============================================  ========================================
+suite                   generators (folder names)                       protocol
+======================  ==============================================  ========================================
+``forensynths``         the 8 GANs of NPR Table 1 / LGrad               every image
+                        ``eval_test8gan.py`` (CNNDetection test set)
+``forensynths13``       all 13 sets of CNNDetection ``eval_config.py``  every image
+``gangen``              9 GANs of GANGen-Detection (NPR Table 2)        every image
+``diffusionforensics``  8 diffusion models (NPR Table 3, DIRE data)     every image
+``univfd``              UnivFD's 19 test sets (11 CNN + 8 diffusion,    1000 real / 1000 fake, seed 0, falling
+                        shared real pools; ``dataset_paths.py``)        back to 100 (``validate.py``)
+``aigcdetect``          AIGCDetectBenchmark's 16 (``eval_config.py``)   every image, batch size 1 (NPR README)
+``genimage``            GenImage's 7 test generators of NPR's README    every image
+======================  ==============================================  ========================================
+
+Layouts are data: a :class:`TestSet` names its folder, its class sub-folders (pooled), the
+release folder that holds it (``group``), a shared real pool (``real_pool``: UnivFD's
+``diffusion_datasets/laion/0_real``) and other published places (``also_at``: GenImage's
+own download); a :class:`Suite` adds the searched sub-folders and the accepted label-folder
+names. :func:`locate_sets` turns them into folders, or names what is missing.
 
 The preprocessing is the detector's: :func:`protocol` asks it for its test pipeline on the
-benchmark (``detector.transform("test", benchmark=suite.name)``) and for its settings in
-words (``detector.describe``). Only NPR's official test pipeline changes per benchmark
-(``dfdlab.detectors.npr.DETECTION_TESTS``: native size on GANGen-Detection, 256x256 on the
+benchmark (``detector.transform("test", benchmark=suite.detector_benchmark)``) and for its
+settings in words (``detector.describe``). Only NPR's official test pipeline changes per
+benchmark (``dfdlab.detectors.npr.DETECTION_TESTS``: native size on GANGen-Detection and
+AIGCDetectBenchmark, ``translate_duplicate`` + CenterCrop on GenImage, 256x256 on the
 others); CNNDetection (``eval.py``), UnivFD (``validate.py``) and LGrad
 (``eval_test8gan.py``) test every benchmark the same way. Native-size inputs of different
 sizes are batched by shape in ``dfdlab.evaluate`` (exactly batch size 1 with BN in eval mode).
