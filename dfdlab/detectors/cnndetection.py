@@ -53,7 +53,9 @@ class CNNDetection(Detector):
 
     Args:
         pretrained: start from the ImageNet weights (needs hub asset "resnet50-imagenet";
-            the official trainer does this). Default False: random init, no file needed.
+            the official trainer does this, and so does ``dfdlab train`` through
+            ``dfdlab.train.build_for_training``). Default False: random init, no file needed
+            (evaluating a checkpoint, the quick profile).
         init_gain: std of the fc weight init (official ``--init_gain 0.02``).
         load_size, crop_size: transform sizes (official 256 / 224; the quick profile shrinks them).
         blur_prob, blur_sig, jpg_prob, jpg_method, jpg_qual: the default training augmentation

@@ -204,8 +204,7 @@ def build_for_training(detector, r: Recipe | None = None, init: str | None = Non
                          + ("UnivFD trains a linear head on a frozen OpenAI CLIP (init 'openai-clip')"
                             if r.init == "openai-clip" else "only UnivFD starts from OpenAI CLIP"))
     if init == "imagenet" and not has_option:
-        raise ValueError(f"{name!r} has no ImageNet initialisation (its official trainer starts from "
-                         f"{r.init!r}); use init='random'")
+        raise ValueError(f"{name!r} has no ImageNet initialisation: use init='random' (dfdlab train --init random)")
     if has_option and init != "openai-clip":
         asked = init == "imagenet"
         if kwargs.get("pretrained", asked) != asked:
