@@ -356,12 +356,14 @@ def _where(root: Path, group: Path) -> tuple[str, str, str]:
     split = ""
     if root.name in SPLITS + RELEASE_FOLDERS:
         split = root.name
-    elif rel and rel[0] in SPLITS + RELEASE_FOLDERS:
-        split, rel = rel[0], rel[1:]
+    elif any(part in SPLITS + RELEASE_FOLDERS for part in rel[:-1]):
+        # the first split-named folder on the way (DFDLAB_DATA/ForenSynths/test/...): what follows is gen/class
+        i = next(i for i, part in enumerate(rel) if part in SPLITS + RELEASE_FOLDERS)
+        split, rel = "/".join(rel[:i + 1]), rel[i + 1:]
     if len(rel) == 0:
         return split, root.name if root.name not in SPLITS else "", ""
     if len(rel) == 1:
-        return (split, "", rel[0]) if split in ("train", "val") else (split, rel[0], "")
+        return (split, "", rel[0]) if split.rsplit("/", 1)[-1] in ("train", "val") else (split, rel[0], "")
     return split, rel[0], "/".join(rel[1:])
 
 
