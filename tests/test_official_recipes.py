@@ -180,7 +180,7 @@ def test_cnndetection_and_univfd_keep_the_early_stoppers_latest_save(tmp_path, n
     assert _b(res.last_path) - _b(res.kept_path) == pytest.approx(0.01, rel=0.1)
     assert _b(res.best_path) < 0 < _b(res.kept_path)
     meta = json.loads((res.kept_path.parent / "run.json").read_text())
-    assert meta["kept"] == "early_stopping.pth" and meta["epochs"] == {"last": 7, "early_stopping": 6, "best": 0}
+    assert meta["kept"] == "early_stopping.pth" and meta["epoch_by_rule"] == {"last": 7, "early_stopping": 6, "best": 0}
 
     # A resume picks the stopper's save up where it was
     first = _bias_fit(tmp_path / "resumed", name, epochs=7)

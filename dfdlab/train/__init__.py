@@ -594,7 +594,7 @@ def _write_run_json(run: _Run, out_dir: Path, d: _Dist, record: dict) -> None:
     """``run.json``: the kept model (rule, file, epoch), the other rules' epochs, and how the run was set up."""
     rule = record["keep"]
     info = {**record, "kept": KEEP_FILES[rule], "kept_epoch": _kept_epoch(run, rule),
-            "epochs": {r: _kept_epoch(run, r) for r in KEEP_RULES if r != "early_stopping" or run.stopper},
+            "epoch_by_rule": {r: _kept_epoch(run, r) for r in KEEP_RULES if r != "early_stopping" or run.stopper},
             "recipe": run.recipe.name, "seed": run.seed, "world_size": d.world_size,
             "epochs_run": len(run.history), "stopped_early": bool(run.stopped)}
     atomic_write_text(out_dir / "run.json", json.dumps(info, indent=2, default=str))
