@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .config import data_root, home
+from .config import REHEARSAL_LABEL, data_root, home, rehearsal, rehearsal_root
 from .files import atomic_write_text, sha256sum
 
 
@@ -64,6 +64,8 @@ class Asset:
     manual: str = ""  # steps for assets behind Google Drive / Baidu / a form
     load: str = ""  # how dfdlab loads it
     notes: tuple[str, ...] = field(default_factory=tuple)
+    location: str | None = None  # an explicit path instead of DFDLAB_HOME/DFDLAB_DATA (the rehearsal registry)
+    rehearsal: bool = False  # a replica file of random weights / miniature data, never the published asset
     detector: str | None = None  # the detector that loads these weights (``--weights NAME``)
     hf_repo: str | None = None  # a Hugging Face Hub dataset repository holding the files (huggingface_hub)
     hf_files: tuple[str, ...] = ()  # its files, multi-part archives in part order
@@ -74,11 +76,16 @@ class Asset:
 
     @property
     def fetchable(self) -> bool:
-        """Whether ``dfdlab assets --fetch`` can get it without a browser (URL, the Hub, public Google Drive)."""
-        return bool(self.url or self.hf_repo or self.gdrive or self.gdrive_folder)
+        """Whether ``dfdlab assets --fetch`` can get it without a browser (URL, the Hub, public Google Drive).
+
+        Never for a rehearsal stand-in: a replica file is rewritten, not fetched.
+        """
+        return not self.rehearsal and bool(self.url or self.hf_repo or self.gdrive or self.gdrive_folder)
 
     @property
     def target(self) -> Path:
+        if self.location is not None:
+            return Path(self.location)
         base = home() / "weights" if self.kind == "weights" else data_root()
         return base / self.filename
 
@@ -147,6 +154,17 @@ ASSETS: dict[str, Asset] = {a.name: a for a in [
               "karras2019stylegan-bedrooms-256x256_discriminator.pth",
           load="dfdlab.detectors.lgrad.StyleGANDiscriminator(256), strict",
           notes=("no checksum is published: the first download's sha256 is recorded and reported",)),
+    Asset("cnndetection-blur-jpeg-0.5", "weights", "blur_jpeg_prob0.5.pth",
+          "CNNDetection ResNet-50 trained on 20-class ProGAN with Blur+JPEG(0.5) (the paper's main model)", _CNN,
+          "CC BY-NC-SA 4.0",
+          manual="run weights/download_weights.sh of the CNNDetection repository (Dropbox links) and take "
+                 "blur_jpeg_prob0.5.pth",
+          load="build('cnndetection') + load_checkpoint: {'model': ResNet-50 state dict}"),
+    Asset("cnndetection-blur-jpeg-0.1", "weights", "blur_jpeg_prob0.1.pth",
+          "CNNDetection ResNet-50 trained on 20-class ProGAN with Blur+JPEG(0.1)", _CNN, "CC BY-NC-SA 4.0",
+          manual="run weights/download_weights.sh of the CNNDetection repository (Dropbox links) and take "
+                 "blur_jpeg_prob0.1.pth",
+          load="build('cnndetection') + load_checkpoint: {'model': ResNet-50 state dict}"),
     Asset("resnet50-imagenet", "weights", "resnet50-19c8e357.pth",
           "torchvision ImageNet ResNet-50 (the CNNDetection/LGrad initialisation)", "pytorch/vision",
           "BSD-3-Clause", url="https://download.pytorch.org/models/resnet50-19c8e357.pth",
@@ -208,7 +226,41 @@ ASSETS: dict[str, Asset] = {a.name: a for a in [
 ]}
 
 
+#: The file a replica (``dfdlab.data.replica.write_replica``) writes its asset records to.
+REHEARSAL_REGISTRY = "registry.json"
+
+
+def rehearsal_assets() -> dict[str, Asset]:
+    """The rehearsal registry: the replica's stand-in for each asset it holds (empty outside a rehearsal).
+
+    Each record points at one replica file or folder **explicitly** (``Asset.location``), with
+    that file's own full sha256, so ``path()`` still verifies it; the published records in
+    ``ASSETS`` and their checksums are never touched. The description says what the file is
+    (``REHEARSAL_LABEL``) and which published asset it stands in for.
+    """
+    if not rehearsal():
+        return {}
+    root = rehearsal_root()
+    registry = root / REHEARSAL_REGISTRY
+    if not registry.is_file():
+        raise AssetMissing(f"DFDLAB_REHEARSAL={root} holds no {REHEARSAL_REGISTRY}: write the replica first "
+                           f"(`python -m dfdlab.data.replica {root}`)")
+    out = {}
+    for name, rec in json.loads(registry.read_text())["assets"].items():
+        published = ASSETS[name]
+        out[name] = replace(published, location=str(root / rec["path"]), sha256=rec.get("sha256"),
+                            size=rec.get("size"), url=None, rehearsal=True,
+                            description=f"{REHEARSAL_LABEL}: {rec['note']}; stands in for {published.description}",
+                            source=f"dfdlab.data.replica (stands in for {published.source})",
+                            manual=f"rewrite the replica: `python -m dfdlab.data.replica {root}`")
+    return out
+
+
 def get(name: str) -> Asset:
+    """The asset record; in a rehearsal, the replica's stand-in when the rehearsal registry has one."""
+    stand_in = rehearsal_assets().get(name)
+    if stand_in is not None:
+        return stand_in
     try:
         return ASSETS[name]
     except KeyError:
@@ -293,6 +345,20 @@ def path(name: str, fetch: bool = False, verify: bool = True) -> Path:
     return target
 
 
+def missing(names) -> list[str]:
+    """One sentence per asset of ``names`` that is not on disk: what it is, where it goes, how to get it.
+
+    A lesson prints these and skips the section (``if missing(...)``), printing no number for it.
+    """
+    out = []
+    for name in names:
+        a = get(name)
+        if not a.target.exists():
+            how = f"`{fetch_command(name)}`" if a.fetchable else f"manual: {a.manual}"
+            out.append(f"Skipped: the asset '{name}' ({a.description}) is not at {a.target} ({how}).")
+    return out
+
+
 def fetch(name: str) -> Path:
     """Download (resuming), verify and unpack an asset; for browser-only assets (Baidu, forms) raise the steps."""
     return path(name, fetch=True)
@@ -304,6 +370,7 @@ PUBLISHED_WEIGHTS: dict[str, str] = {
     "npr": "npr",  # NPR.pth, Table 1 (4-class ProGAN)
     "univfd": "ufd-fc",  # fc_weights.pth on CLIP ViT-L/14 (the backbone is its own asset)
     "lgrad": "lgrad-4class",  # Table 1 (4-class ProGAN)
+    "cnndetection": "cnndetection-blur-jpeg-0.5",  # the paper's Blur+JPEG(0.5) model
 }
 
 
@@ -630,7 +697,7 @@ def _fetch_other(asset: Asset) -> Path:
 def status() -> list[dict]:
     """One row per asset: name, kind, present, path, and a line of advice when missing."""
     rows = []
-    for a in ASSETS.values():
+    for a in map(get, ASSETS):
         present = a.target.exists()
         advice = "" if present else (fetch_command(a.name) if a.fetchable else f"manual: {a.manual}")
         rows.append({"name": a.name, "kind": a.kind, "present": present, "path": str(a.target),

@@ -257,7 +257,10 @@ def load_clip(name: str = "ViT-L-14", weights: str | os.PathLike | None = None,
             raise
         except hub.AssetMissing as e:
             raise WeightsMissing(str(e)) from None
-        model = _load_file(name, path, "openai", quick_gelu)
+        if hub.get(asset).rehearsal:  # the replica's small random CLIP: its own shapes, not ViT-L/14's
+            model = rehearsal_clip(path)
+        else:
+            model = _load_file(name, path, "openai", quick_gelu)
     else:
         model = _load_open_clip_tag(name, pretrained_tag, fetch)
     model = model.float().eval().to(device)
@@ -297,6 +300,20 @@ def _load_file(name: str, path: Path, format: str, quick_gelu: bool | None) -> n
         sd["logit_scale"] = sd["logit_scale"].reshape(model.logit_scale.shape)
     load_state_dict_strict(model, sd, source=f"CLIP weights {path}")
     return model
+
+
+def rehearsal_clip(path: str | os.PathLike) -> nn.Module:
+    """The rehearsal registry's stand-in for OpenAI's ViT-L/14 (``dfdlab.data.replica``).
+
+    A small CLIP of random weights in OpenAI key layout (fp16, a plain state dict), whose
+    architecture open_clip's ``build_model_from_openai_state_dict`` infers from the shapes
+    (QuickGELU; 768-d projection, so UnivFD's ``Linear(768, 1)`` fits). Only a rehearsal reads
+    it: a published file always goes through the named, shape-checked path.
+    """
+    from open_clip.model import build_model_from_openai_state_dict
+
+    sd, _ = read_state_dict(path)
+    return build_model_from_openai_state_dict(sd, quick_gelu=True, cast_dtype=None)
 
 
 def build_from_openai_state_dict(name: str, state_dict: dict, quick_gelu: bool = True, source="<state dict>"):

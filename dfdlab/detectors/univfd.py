@@ -92,7 +92,12 @@ def clip_image_encoder(name: str = "ViT-L-14", weights: str | os.PathLike | None
                 f"no default weights for the open_clip backbone {name!r}: pass clip_weights=PATH "
                 "(an OpenAI .pt or open_clip checkpoint of that architecture), or clip_weights='random'"
             )
-        weights = hub.path("clip-vit-l-14-openai")
+        asset = hub.get("clip-vit-l-14-openai")
+        if asset.rehearsal:  # the replica's small random CLIP (dfdlab.data.replica), said so in every label
+            visual = pretrained.load_visual(name, pretrained_tag="openai").float().eval()
+            return Backbone(visual, name, int(visual.output_dim), "clip", f"{hub.path(asset.name)} "
+                            f"({asset.description})", is_stand_in=True, is_random=True)
+        weights = hub.path(asset.name)
     is_random = isinstance(weights, str) and weights == "random"
     # UnivFD's CLIP:* backbones are OpenAI's (models/clip_models.py: clip.load), all QuickGELU, whatever
     # the file's container (a plain fp32 state dict does not say it is OpenAI's)
