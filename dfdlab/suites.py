@@ -287,7 +287,9 @@ _GENIMAGE = Suite(
     source="NPR README, GenImage section (translate_duplicate instead of the resize, CenterCrop 224 at test, "
            "train.py vals/multiclass); GenImage README (ai / nature)",
     notes="The released inner folder names (imagenet_ai_0508_adm, ...) are those the GenImage archives unpack to; "
-          "GenImage's README shows only the outer ones. SD v1.4 is the training generator, not a test row.",
+          "GenImage's README shows only the outer ones. SD v1.4 is the training generator, not a test row. The "
+          "published NPR model for this table (asset npr-genimage-sdv4) was trained with seed 70, one epoch, "
+          "translate_duplicate in place of the resize at train time too; dfdlab has no training recipe for it.",
     label_folders=(LABEL_FOLDERS, GENIMAGE_LABEL_FOLDERS),
     assets=("genimage",),
 )
