@@ -14,7 +14,9 @@ Read it top to bottom:
    ``EarlyStopping`` saved last (``save_checkpoint``). ``keep="best"`` (best validation
    accuracy) is offered too; every rule's file is written, the run records which one it keeps.
 4. Seeding (``seed_run``): once, before the data and the model are built, as NPR ``train.py``'s
-   ``seed_torch(100)``; ``fit`` itself never reseeds.
+   ``seed_torch(100)``; ``fit`` itself never reseeds. ``build_for_training`` then builds the
+   detector from the recipe's initial weights (``Recipe.init``: the ImageNet ResNet-50 of
+   CNNDetection and LGrad ``networks/trainer.py``, through the asset registry).
 
 The recipes (optimiser, batch, epochs, lr rule, Blur+JPEG) are data in ``dfdlab.recipes``;
 ``Recipe``, ``RECIPES`` and ``recipe`` are importable from here too. The command line is
