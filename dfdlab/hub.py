@@ -621,7 +621,7 @@ class UnpackError(AssetMissing):
     """An unpacked archive did not hold the expected folders (the message says which and where they are)."""
 
 
-def unpack(archives, target: str | os.PathLike, marker: tuple[str, ...] = ()) -> Path:
+def unpack(archives, target: str | os.PathLike, marker: tuple[str, ...] = (), remove_archives: bool = False) -> Path:
     """Extract ``archives`` and move the folder that holds ``marker`` to ``target`` (the layout ``check`` expects).
 
     zip and tar go through :func:`safe_extract`, 7z (single or multi-part) through
@@ -629,6 +629,8 @@ def unpack(archives, target: str | os.PathLike, marker: tuple[str, ...] = ()) ->
     is extracted too. The extracted tree is searched (breadth first) for the first folder
     holding every name of ``marker`` (e.g. ``progan`` and ``whichfaceisreal`` for the test set,
     whatever the archive's top folder is called); its entries are moved into ``target``.
+    ``remove_archives`` deletes each given archive (all parts of a multi-part 7z) once it is
+    extracted, so the training set needs about twice its size on disk, not three times.
     """
     archives = [Path(a) for a in archives]
     target = Path(target)
@@ -644,6 +646,10 @@ def unpack(archives, target: str | os.PathLike, marker: tuple[str, ...] = ()) ->
         pending += sorted(p for p in set(work.rglob("*")) - before if p.is_file() and _is_archive(p))
         if work in a.parents:  # an archive that came out of another one is not data: gone once extracted
             a.unlink()
+        elif remove_archives:
+            parts = sorted(a.parent.glob(_MULTIPART_7Z.sub(".7z.*", a.name))) if _MULTIPART_7Z.search(a.name) else [a]
+            for part in parts:
+                part.unlink()
     root = _marker_root(work, marker) if marker else work
     if root is None:
         raise UnpackError(f"the unpacked archive(s) in {work} hold no folder with {', '.join(marker)}; move the "
@@ -689,7 +695,7 @@ def _fetch_other(asset: Asset) -> Path:
         if not asset.hf_repo:  # Drive publishes no checksums: record what was unpacked
             for f in files:
                 _check_file(asset, f, None)
-        unpack(files, target, asset.unpack_marker)
+        unpack(files, target, asset.unpack_marker, remove_archives=True)
     shutil.rmtree(staging, ignore_errors=True)
     return target
 
