@@ -154,17 +154,21 @@ ASSETS: dict[str, Asset] = {a.name: a for a in [
               "karras2019stylegan-bedrooms-256x256_discriminator.pth",
           load="dfdlab.detectors.lgrad.StyleGANDiscriminator(256), strict",
           notes=("no checksum is published: the first download's sha256 is recorded and reported",)),
-    Asset("cnndetection-blur-jpeg-0.5", "weights", "blur_jpeg_prob0.5.pth",
+    Asset("cnndetection-blur-jpeg-0.5", "weights", "blur_jpg_prob0.5.pth",
           "CNNDetection ResNet-50 trained on 20-class ProGAN with Blur+JPEG(0.5) (the paper's main model)", _CNN,
           "CC BY-NC-SA 4.0",
           manual="run weights/download_weights.sh of the CNNDetection repository (Dropbox links) and take "
-                 "blur_jpeg_prob0.5.pth",
-          load="build('cnndetection') + load_checkpoint: {'model': ResNet-50 state dict}"),
-    Asset("cnndetection-blur-jpeg-0.1", "weights", "blur_jpeg_prob0.1.pth",
+                 "blur_jpg_prob0.5.pth",
+          url="https://www.dropbox.com/s/2g2jagq2jn1fd0i/blur_jpg_prob0.5.pth?dl=1",  # weights/download_weights.sh
+          load="build('cnndetection') + load_checkpoint: {'model': ResNet-50 state dict}", detector="cnndetection",
+          notes=("no checksum is published: the first download's sha256 is recorded and reported",)),
+    Asset("cnndetection-blur-jpeg-0.1", "weights", "blur_jpg_prob0.1.pth",
           "CNNDetection ResNet-50 trained on 20-class ProGAN with Blur+JPEG(0.1)", _CNN, "CC BY-NC-SA 4.0",
           manual="run weights/download_weights.sh of the CNNDetection repository (Dropbox links) and take "
-                 "blur_jpeg_prob0.1.pth",
-          load="build('cnndetection') + load_checkpoint: {'model': ResNet-50 state dict}"),
+                 "blur_jpg_prob0.1.pth",
+          url="https://www.dropbox.com/s/h7tkpcgiwuftb6g/blur_jpg_prob0.1.pth?dl=1",  # weights/download_weights.sh
+          load="build('cnndetection') + load_checkpoint: {'model': ResNet-50 state dict}", detector="cnndetection",
+          notes=("no checksum is published: the first download's sha256 is recorded and reported",)),
     Asset("resnet50-imagenet", "weights", "resnet50-19c8e357.pth",
           "torchvision ImageNet ResNet-50 (the CNNDetection/LGrad initialisation)", "pytorch/vision",
           "BSD-3-Clause", url="https://download.pytorch.org/models/resnet50-19c8e357.pth",
