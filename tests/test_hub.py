@@ -84,9 +84,11 @@ def test_weights_published_resolves_through_the_registry_or_says_the_one_command
         assert hub.ASSETS[name].kind == "weights" and hub.ASSETS[name].detector in (None, det)
 
 
-def test_eval_suite_with_published_weights_records_their_sha256(dirs, mini_root, monkeypatch, capsys):
+def test_eval_suite_with_published_weights_records_their_sha256(dirs, monkeypatch, capsys):
     from dfdlab.testing import shaped_tree
 
+    for i, lab in enumerate(("0_real", "1_fake")):
+        _png(dirs / "src" / "gan" / lab / "0.png", i)
     dfdlab.seed_everything(0)
     net = detectors.build("npr", load_size=32, crop_size=32)
     target = hub.get("npr-3090").target
@@ -94,7 +96,7 @@ def test_eval_suite_with_published_weights_records_their_sha256(dirs, mini_root,
     torch.save(net.state_dict(), target)  # model_epoch_last_3090.pth is a raw state dict
     digest = sha256sum(target)
     monkeypatch.setitem(hub.ASSETS, "npr-3090", dataclasses.replace(hub.ASSETS["npr-3090"], sha256=digest))
-    tree = shaped_tree("aigcdetect", mini_root / "test", dirs / "aigc", per_label=1)
+    tree = shaped_tree("aigcdetect", dirs / "src", dirs / "aigc", per_label=1)
     argv = ["eval", "--suite", "aigcdetect", "--data", str(tree), "--detector", "npr", "--set", "load_size=32",
             "--set", "crop_size=32", "--weights", "npr-3090", "--generators", "progan,ADM", "--quiet",
             "--out", str(dirs / "out")]

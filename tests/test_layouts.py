@@ -4,7 +4,9 @@ own download, AIGCDetectBenchmark; ``dfdlab data check`` recognises each and say
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -18,6 +20,19 @@ from dfdlab.testing import shaped_tree
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """A small test split (``<gen>/{0_real,1_fake}/*.png``, 16x16 noise) to fill the shaped trees with."""
+    root = tmp_path_factory.mktemp("source")
+    rng = np.random.default_rng(0)
+    for gen in ("gan_a", "gan_b"):
+        for lab in ("0_real", "1_fake"):
+            (root / gen / lab).mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(root / gen / lab / f"{i}.png")
+    return root
+
 TINY = ["--detector", "tiny", "--set", "size=8", "--allow-untrained", "--quiet", "--device", "cpu"]
 
 
@@ -26,9 +41,9 @@ def _rows(out: str) -> list[str]:
     return [ln.split()[1] for ln in out.splitlines() if ln.startswith("UNTRAINED ")]
 
 
-def test_univfd_scores_the_released_layout_with_shared_real_pools(mini_root, tmp_path, capsys):
+def test_univfd_scores_the_released_layout_with_shared_real_pools(source, tmp_path, capsys):
     """19 rows + mean over ``test/<gen>`` and ``diffusion_datasets/<set>/1_fake`` + ``laion``/``imagenet`` reals."""
-    tree = shaped_tree("univfd", mini_root / "test", tmp_path / "univfd", per_label=2)
+    tree = shaped_tree("univfd", source, tmp_path / "univfd", per_label=2)
     dd = tree / "diffusion_datasets"
     assert not (dd / "ldm_200" / "0_real").exists() and len(list((dd / "laion" / "0_real").iterdir())) == 2
     where = suites.locate_sets("univfd", tree)
@@ -63,8 +78,8 @@ def test_univfd_scores_the_released_layout_with_shared_real_pools(mini_root, tmp
     assert "glide_50_27 (real pool" in err and "--generators" in err and "Traceback" not in err
 
 
-def test_forensynths_pools_multiclass_folders_and_names_the_skipped_file(mini_root, tmp_path, capsys):
-    tree = shaped_tree("forensynths", mini_root / "test", tmp_path / "fs", per_label=1, link=False)
+def test_forensynths_pools_multiclass_folders_and_names_the_skipped_file(source, tmp_path, capsys):
+    tree = shaped_tree("forensynths", source, tmp_path / "fs", per_label=1, link=False)
     broken = tree / "test" / "stylegan" / "cat" / "1_fake" / "truncated.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not an image")
     assert main(["eval", "--suite", "forensynths", "--data", str(tree), "--out", str(tmp_path / "out"), *TINY]) == 0
@@ -78,16 +93,16 @@ def test_forensynths_pools_multiclass_folders_and_names_the_skipped_file(mini_ro
     assert list(listed["path"]) == [str(broken)]
 
 
-def test_the_13_sets_the_aigc_benchmark_and_genimage_run_in_their_layouts(mini_root, tmp_path, capsys):
+def test_the_13_sets_the_aigc_benchmark_and_genimage_run_in_their_layouts(source, tmp_path, capsys):
     for name, n in (("forensynths13", 13), ("aigcdetect", 16), ("genimage", 7)):
-        tree = shaped_tree(name, mini_root / "test", tmp_path / name, per_label=1)
+        tree = shaped_tree(name, source, tmp_path / name, per_label=1)
         assert main(["eval", "--suite", name, "--data", str(tree), "--out", str(tmp_path / "out"), *TINY]) == 0
         rows = _rows(capsys.readouterr().out)
         assert rows == suites.SUITES[name].generators + ["mean"] and len(rows) == n + 1
     meta = pd.read_json(tmp_path / "out" / "suite_aigcdetect_tiny.meta.json", typ="series")
     assert meta["batch_size"] == 1  # NPR README: batch_size 1 on AIGCDetectBenchmark
     # GenImage as it downloads: <Generator>/<imagenet_...>/val/{nature,ai}; nature is real (label 0).
-    tree = shaped_tree("genimage", mini_root / "test", tmp_path / "GenImage", per_label=1, released=True)
+    tree = shaped_tree("genimage", source, tmp_path / "GenImage", per_label=1, released=True)
     where = suites.locate_sets("genimage", tree)["sdv5"]
     assert where.folder == tree / "stable_diffusion_v_1_5" / "imagenet_ai_0424_sdv5" / "val"
     assert where.labels == ("nature", "ai")
@@ -111,9 +126,9 @@ def test_translate_duplicate_tiles_small_images_and_keeps_large_ones():
 
 
 @pytest.mark.parametrize("name", list(suites.SUITES))
-def test_data_check_recognises_each_published_layout(name, mini_root, tmp_path, capsys):
+def test_data_check_recognises_each_published_layout(name, source, tmp_path, capsys):
     s = suites.SUITES[name]
-    tree = shaped_tree(name, mini_root / "test", tmp_path / name, per_label=1)
+    tree = shaped_tree(name, source, tmp_path / name, per_label=1)
     assert main(["data", "check", str(tree)]) == 0
     out = capsys.readouterr().out
     n = len(s.sets)
@@ -129,13 +144,13 @@ def test_data_check_recognises_each_published_layout(name, mini_root, tmp_path, 
     assert f"dfdlab assets --fetch {' '.join(s.assets)}" in out
 
 
-def test_data_check_reads_genimage_as_downloaded_and_flags_a_half_set(mini_root, tmp_path, capsys):
-    tree = shaped_tree("genimage", mini_root / "test", tmp_path / "GenImage", per_label=1, released=True)
+def test_data_check_reads_genimage_as_downloaded_and_flags_a_half_set(source, tmp_path, capsys):
+    tree = shaped_tree("genimage", source, tmp_path / "GenImage", per_label=1, released=True)
     assert main(["data", "check", str(tree)]) == 0
     out = capsys.readouterr().out
     assert "genimage: 7 of 7 sets found" in out and "ERROR" not in out
     # A real-only folder with no fake-only sibling is not a pool: the missing fakes are an error.
-    tree = shaped_tree("forensynths", mini_root / "test", tmp_path / "fs", per_label=1)
+    tree = shaped_tree("forensynths", source, tmp_path / "fs", per_label=1)
     shutil.rmtree(tree / "test" / "biggan" / "1_fake")
     report = check_layout(tree)
     assert not report.ok and any("biggan: missing 1_fake/" in e for e in report.errors)
