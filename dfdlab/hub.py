@@ -70,6 +70,7 @@ class Asset:
     hf_repo: str | None = None  # a Hugging Face Hub dataset repository holding the files (huggingface_hub)
     hf_files: tuple[str, ...] = ()  # its files, multi-part archives in part order
     hf_sha256: tuple[str, ...] = ()  # pinned sha256 per hf file; else the Hub's LFS sha256 is the reference
+    hf_revision: str | None = None  # the repository commit the files are read at (None: main)
     gdrive: str | None = None  # a public Google Drive file id (gdown)
     gdrive_folder: str | None = None  # a public Google Drive folder id (gdown); ``filename`` is taken from it
     unpack_marker: tuple[str, ...] = ()  # a dataset: entries the unpacked folder must hold (e.g. "progan")
@@ -94,8 +95,10 @@ _CNN = "PeterWang512/CNNDetection"
 _NPR = "chuangchuangtan/NPR-DeepfakeDetection"
 _UFD = "WisconsinAIVision/UniversalFakeDetect"
 _LGRAD = "chuangchuangtan/LGrad"
-#: CNNDetection's datasets on the Hugging Face Hub (its dataset/*/download_*.sh, since July 2024).
+#: CNNDetection's datasets on the Hugging Face Hub (its dataset/*/download_*.sh, since July 2024), read at the
+#: commit that added the README after the upload (2dd6d95); the files are those of the upload.
 _CNN_HF = "sywang/CNNDetection"
+_CNN_HF_REVISION = "f287cf3c3e92ca2e5451ce200bab8b6f5e0175b2"
 
 ASSETS: dict[str, Asset] = {a.name: a for a in [
     Asset("clip-vit-l-14-openai", "weights", "ViT-L-14.pt",
@@ -176,20 +179,20 @@ ASSETS: dict[str, Asset] = {a.name: a for a in [
           load="torchvision resnet50 state dict (fc replaced by Linear(2048,1))",
           notes=("torchvision publishes the first 8 hex digits of the sha256 in the file name",)),
     Asset("forensynths-train", "dataset", "ForenSynths/train",
-          "ProGAN training set, 20 LSUN classes, 720k images, ~72 GB (CNNDetection)", _CNN, "CC BY-NC-SA 4.0",
-          hf_repo=_CNN_HF, hf_files=tuple(f"progan_train.7z.{i:03d}" for i in range(1, 8)),
+          "ProGAN training set, 20 LSUN classes, 720k images, 7 parts of ~10.7 GB (CNNDetection)", _CNN,
+          "CC BY-NC-SA 4.0", hf_repo=_CNN_HF, hf_revision=_CNN_HF_REVISION, hf_files=tuple(f"progan_train.7z.{i:03d}" for i in range(1, 8)),
           unpack_marker=("airplane", "tvmonitor"),
           manual=f"download progan_train.7z.001…007 from https://huggingface.co/datasets/{_CNN_HF}, extract with "
                  "7z (it holds progan_train.zip), unzip, and move the class folders so that "
                  "train/<class>/{0_real,1_fake} exists (CNNDetection dataset/train/download_trainset.sh)",
           notes=("a 7z archive in 7 parts holding one zip; extraction needs py7zr (pip install py7zr)",)),
-    Asset("forensynths-val", "dataset", "ForenSynths/val", "ProGAN validation set (CNNDetection)", _CNN,
-          "CC BY-NC-SA 4.0", hf_repo=_CNN_HF, hf_files=("progan_val.zip",), unpack_marker=("airplane",),
+    Asset("forensynths-val", "dataset", "ForenSynths/val", "ProGAN validation set, 831 MB (CNNDetection)", _CNN,
+          "CC BY-NC-SA 4.0", hf_repo=_CNN_HF, hf_revision=_CNN_HF_REVISION, hf_files=("progan_val.zip",), unpack_marker=("airplane",),
           manual=f"download progan_val.zip from https://huggingface.co/datasets/{_CNN_HF} and unzip so that "
                  "val/<class>/{0_real,1_fake} exists"),
     Asset("forensynths-test", "dataset", "ForenSynths/test",
-          "CNNDetection test set: 13 generators (progan, stylegan, biggan, cyclegan, ...), ~19 GB", _CNN,
-          "CC BY-NC-SA 4.0", hf_repo=_CNN_HF, hf_files=("CNN_synth_testset.zip",),
+          "CNNDetection test set: 13 generators (progan, stylegan, biggan, cyclegan, ...), 20.1 GB", _CNN,
+          "CC BY-NC-SA 4.0", hf_repo=_CNN_HF, hf_revision=_CNN_HF_REVISION, hf_files=("CNN_synth_testset.zip",),
           unpack_marker=("progan", "whichfaceisreal"),
           manual=f"download CNN_synth_testset.zip from https://huggingface.co/datasets/{_CNN_HF} (or Google Drive "
                  "file 1z_fD3UKgWQyOTZIBbYSaQ-hz4AzUrLC1) and unzip so that test/<generator>/... exists"),
@@ -514,7 +517,7 @@ def _hub_sha256(asset: Asset, index: int, filename: str) -> str | None:
         return asset.hf_sha256[index]
     hf = _library("huggingface_hub", "huggingface_hub")
     try:
-        info = hf.HfApi().get_paths_info(asset.hf_repo, [filename], repo_type="dataset")
+        info = hf.HfApi().get_paths_info(asset.hf_repo, [filename], repo_type="dataset", revision=asset.hf_revision)
     except (OSError, hf.errors.EntryNotFoundError) as e:
         raise AssetMissing(f"Could not read the checksum of {filename} in the Hugging Face dataset {asset.hf_repo} "
                            f"({type(e).__name__}: {e}). {_instructions(asset)}") from None
@@ -533,7 +536,8 @@ def _fetch_hub_files(asset: Asset, staging: Path) -> list[Path]:
     files = []
     for i, name in enumerate(asset.hf_files):
         try:
-            local = Path(hf.hf_hub_download(asset.hf_repo, name, repo_type="dataset", local_dir=staging))
+            local = Path(hf.hf_hub_download(asset.hf_repo, name, repo_type="dataset", revision=asset.hf_revision,
+                                            local_dir=staging))
         except (OSError, hf.errors.EntryNotFoundError) as e:
             raise AssetMissing(f"Could not download {name} of '{asset.name}' from the Hugging Face dataset "
                                f"{asset.hf_repo} ({type(e).__name__}: {e}); run the same command again to "

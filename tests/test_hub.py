@@ -115,7 +115,7 @@ class _FakeHub:
         self.repo, self.sha_override, self.calls = repo, sha_override or {}, []
 
     def hf_hub_download(self, repo_id, filename, *, repo_type=None, local_dir=None, **kw):
-        self.calls.append((repo_id, filename, repo_type))
+        self.calls.append((repo_id, filename, repo_type, kw.get("revision")))
         dest = Path(local_dir) / filename
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.repo / filename, dest)
@@ -158,7 +158,9 @@ def test_forensynths_test_comes_from_the_hub_verified_unzipped_into_the_checked_
     fake.install(monkeypatch)
     assert main(["assets", "--fetch", "forensynths-test"]) == 0
     target = hub.get("forensynths-test").target
-    assert fake.calls == [("sywang/CNNDetection", "CNN_synth_testset.zip", "dataset")]
+    # the repository and commit of CNNDetection's dataset/test/download_testset.sh
+    assert fake.calls == [("sywang/CNNDetection", "CNN_synth_testset.zip", "dataset",
+                           "f287cf3c3e92ca2e5451ce200bab8b6f5e0175b2")]
     assert (target / "progan" / "cat" / "1_fake" / "1.png").is_file() and not (target / "CNN_synth_testset").exists()
     assert not hub._staging(hub.get("forensynths-test")).exists()  # the archive is gone once unpacked
     capsys.readouterr()
