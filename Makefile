@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dfdlab-installed
 
-.PHONY: setup lab reproduce test test-unit test-notebooks lint sync strip clean
+.PHONY: setup lab reproduce rehearse test test-unit test-notebooks lint sync strip clean
 
 # Creates .venv when missing and installs the pinned, tested versions.
 $(STAMP): pyproject.toml requirements-lock.txt
@@ -22,6 +22,12 @@ lab: $(STAMP)
 # Executes every lesson headless (DFDLAB_PROFILE, default quick) into build/.
 reproduce: $(STAMP)
 	$(BIN)/python -m dfdlab.reproduce --out build
+
+# Rehearses the full profile offline: every lesson (DFDLAB_PROFILE=full), every `dfdlab eval --suite`
+# and one step of every `dfdlab train` recipe, over a miniature replica of the published layouts with
+# official-format checkpoints of random weights (dfdlab.data.replica), two steps at a time, into build/rehearsal.
+rehearse: $(STAMP)
+	$(BIN)/python -m dfdlab.reproduce --rehearse --out build/rehearsal
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import REHEARSAL_LABEL, rehearsal
 from .config import profile as current_profile
 from .data.mini import GENERATORS as MINI_GENERATORS
 from .files import atomic_write_text, sha256sum
@@ -41,6 +42,7 @@ from .results import results_dir, save_table
 NOT_RESULTS = ("ledger", "lessons")
 MINI = "mini-ForenSynths (quick profile, stand-ins): not comparable to any paper number"
 SMOKE = "UNTRAINED smoke test: not a result"
+REHEARSAL = f"{REHEARSAL_LABEL} on a miniature replica of the published layouts: not a result"
 PUBLISHED = "published test set"
 NOT_RUN = "not run here (needs the published data and checkpoint; see `dfdlab assets`)"
 
@@ -81,7 +83,8 @@ def record(df: pd.DataFrame, name: str, note: str = "", *, method: str | None = 
         "checkpoint": str(checkpoint) if checkpoint else None,
         "checkpoint_sha256": sha256sum(checkpoint) if checkpoint else "",
         "settings": settings or {}, "profile": prof, "hardware": hardware(), "untrained": untrained,
-        "data": data or ("mini benchmark" if prof == "quick" else "published"), "units": units,
+        "data": data or ("mini benchmark" if prof == "quick" else REHEARSAL if rehearsal() else "published"),
+        "units": units,
         "note": note.splitlines()[0] if note else "",
     }
     atomic_write_text(_meta_path(csv), json.dumps(meta, indent=2, default=str))
@@ -149,6 +152,8 @@ def gather(results: str | os.PathLike | None = None) -> tuple[pd.DataFrame, list
             else:
                 mini = profile == "quick" or "mini" in data or _is_mini_generator(gen)
             bench = SMOKE if untrained else (MINI if mini else PUBLISHED)
+            if meta.get("rehearsal") or REHEARSAL_LABEL in data:  # random weights: never beside a paper number
+                bench = REHEARSAL
             method = meta.get("paper_method") or meta.get("method")
             model = str(row[model_col]) if model_col else (meta.get("detector") or method or "")
             recs.append({

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import profile
+from .config import REHEARSAL_LABEL, profile, rehearsal
 from .data.folders import LABEL_FOLDERS, ForenSynths
 from .detectors.univfd import univfd_subset
 from .evaluate import evaluate, paper_style
@@ -484,7 +484,8 @@ def _weights_label(checkpoint) -> tuple[str, str]:
     if checkpoint is None:
         return UNTRAINED, ""
     p = Path(checkpoint)
-    return f"checkpoint {p.name}", sha256sum(p)
+    # a rehearsal's checkpoints are the replica's random weights (dfdlab.data.replica)
+    return (f"{REHEARSAL_LABEL}: " if rehearsal() else "") + f"checkpoint {p.name}", sha256sum(p)
 
 
 def run_suite(
@@ -548,7 +549,9 @@ def run_suite(
         "batch_size": s.batch_size or batch_size, "skipped": [str(b.path) for b in table.attrs.get("skipped", [])],
         "checkpoint": str(checkpoint) if checkpoint else None, "checkpoint_sha256": sha,
         "untrained": checkpoint is None, "settings": settings, "hardware": hardware(),
-        "data": data_note or f"published layout: {s.layout}", "source": s.source,
+        "data": data_note or (f"{REHEARSAL_LABEL}: a miniature replica of the published layout ({s.layout})"
+                              if rehearsal() else f"published layout: {s.layout}"), "source": s.source,
+        "rehearsal": rehearsal(),
         "model": detector.summary(), "profile": profile(),
     }
     if out is not None:
@@ -605,6 +608,8 @@ def suite_note(table: pd.DataFrame) -> str:
              "- AP / accuracy in %, accuracy at sigmoid > 0.5, mean = unweighted over generators"]
     if m.get("untrained"):
         lines.insert(0, f"**{UNTRAINED}.** These numbers only show that the pipeline runs.")
+    if m.get("rehearsal"):
+        lines.insert(0, f"**{REHEARSAL_LABEL.upper()}.** These numbers only show that the pipeline runs.")
     return "\n".join(lines)
 
 

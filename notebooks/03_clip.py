@@ -345,7 +345,10 @@ else:
     print(zs.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"zero-shot top-1: {zs.correct.mean():.0%} of {len(zs)} photos (chance {1 / len(labels):.0%})")
     print(f"image feature: {tuple(feats.shape)}, norm {feats.norm(dim=-1).mean():.2f} (not L2-normalised)")
-    assert zs.correct.mean() >= 0.75
+    if dfdlab.config.rehearsal():  # the replica's small random CLIP: the pipeline ran, the accuracy means nothing
+        print(dfdlab.config.labelled("zero-shot accuracy not checked"))
+    else:
+        assert zs.correct.mean() >= 0.75
 
 # %% [markdown]
 # ## 练习 · Exercises

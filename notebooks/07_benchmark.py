@@ -26,7 +26,14 @@
 #
 # **Runtime.** Quick profile (CPU, this mini benchmark): about 3 minutes when the quick
 # zoo must be trained, under a minute when `DFDLAB_HOME/zoo/quick` already holds it.
-# Full profile (GPU, published data and checkpoints): minutes per suite for evaluation.
+# Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per
+# step: section 2, the four models on the 8 GANs of Table 1 (about 62k images) and on UnivFD's
+# 19 sets (about 36k images): about 10 minutes each for CNNDetection, NPR and UnivFD, 30–40 minutes
+# each for LGrad (a discriminator gradient per image); section 3, the robustness grid (8
+# conditions, 1000 + 1000 images per generator): about as long again; sections 4–7 seconds. These
+# GPU figures are estimates from the image counts, not measurements; `make rehearse` runs every
+# full-profile step on a miniature replica in seconds. Training with the papers' recipes is in
+# lessons 04–06 (`TRAIN_PAPER_RECIPE`) and `dfdlab train`.
 
 # %%
 import time
@@ -54,7 +61,16 @@ cfg = dfdlab.settings(
     full={"data": "ForenSynths (DFDLAB_DATA)", "train_family": "progan (4 classes)",
           "weights": "official checkpoints (dfdlab assets)", "test_per_class": None,
           "robust_per_class": 1000, "eval_batch": 64, "threads": None},
+    rehearsal={"robust_per_class": 1},
 )
+# Full profile: the suites every published checkpoint is scored on, and the generators of each
+# (None = all of the suite's); the robustness grid runs on the first suite's generators.
+SUITES = {"forensynths": None, "univfd": None}
+ROBUST_GENERATORS = None
+ROBUST_CONDITIONS = None  # None = every condition of section 3
+if dfdlab.config.rehearsal():  # seconds, not hours: a set or two per suite, two conditions of the grid
+    SUITES = {"forensynths": ["biggan"], "univfd": ["guided", "ldm_200"]}
+    ROBUST_GENERATORS, ROBUST_CONDITIONS = ["biggan"], ["clean", "blur σ2 + JPEG 50"]
 if cfg.threads:  # measured here: 2 threads on a shared, busy 2-core CPU ran 3-8x slower than 1
     torch.set_num_threads(cfg.threads)
 
@@ -116,19 +132,56 @@ if cfg.profile == "quick":
     # The same 100 real + 100 fake per generator for every detector (seed 0, UnivFD's sampler).
     test_sets = {g: univfd_subset(ds, cfg.test_per_class, seed=0)[0] for g, ds in test_sets.items()}
 else:
-    official = {"npr": "npr", "lgrad": "lgrad-4class", "univfd": "ufd-fc"}
-    missing = [a for a in ["forensynths-test", *official.values()] if not hub.available(a)]
-    if missing:
-        print(f"Skipped: the full profile needs the assets {', '.join(missing)} (see `dfdlab assets`).")
-    else:
-        for name, asset in official.items():
-            models[name] = detectors.build(name, **({"head_weights": "official"} if name == "univfd" else {}))
-            if name != "univfd":
-                detectors.load_checkpoint(models[name], hub.path(asset))
-            infos[name] = {"train_seconds": float("nan"), "note": f"official checkpoint {asset}",
-                           "checkpoint_sha256": dfdlab.files.sha256sum(hub.path(asset))}
-        test_sets = generator_sets(hub.path("forensynths-test"))
+    # Each method's published checkpoint and every file it needs; a missing one skips that method only.
+    official = {"cnndetection": ("cnndetection-blur-jpeg-0.5", []),
+                "npr": ("npr", []),
+                "lgrad": ("lgrad-4class", ["stylegan-bedroom256-d"]),
+                "univfd": ("ufd-fc", ["clip-vit-l-14-openai"])}
+    for line in hub.missing(["forensynths-test", "univfd-diffusion"]):
+        print(line)
+    for name, (asset, extra) in official.items():
+        lines = hub.missing([asset, *extra])
+        for line in lines:
+            print(f"{name}: {line}")
+        if lines or not hub.available("forensynths-test"):
+            continue
+        kw = {"head_weights": "official"} if name == "univfd" else {}
+        models[name] = detectors.build(name, **kw).to(dfdlab.device()).eval()
+        if name != "univfd":
+            detectors.load_checkpoint(models[name], hub.path(asset))
+        infos[name] = {"train_seconds": float("nan"), "note": dfdlab.config.labelled(f"published checkpoint {asset}"),
+                       "checkpoint_sha256": dfdlab.files.sha256sum(hub.path(asset)), "asset": asset}
+    if models:  # the 8 GANs of Table 1 as the forensynths suite finds them (published layout)
+        located = suites.locate_sets("forensynths", dfdlab.data_root(), SUITES["forensynths"])
+        test_sets = {g: f.dataset(generator=g) for g, f in located.items()}
 print("test generators:", ", ".join(f"{g} ({ds.family})" for g, ds in test_sets.items()) if models else "-")
+
+# %% [markdown]
+# **Full profile: every published checkpoint on the same suites.** Each method's released
+# weights (CNNDetection `blur_jpeg_prob0.5.pth`, NPR `NPR.pth`, LGrad's 4-class classifier on the
+# StyleGAN bedroom D, UnivFD's CLIP ViT-L/14 + `fc_weights.pth`) through `dfdlab.suites` with each
+# suite's protocol (Table 1's 8 GANs; UnivFD's 19 sets with their 1000/1000 sampling and shared
+# real pools), one row per method and set. The tables below section 2 use the same models on the
+# Table-1 sets. The quick profile skips this step (no published weights offline).
+
+# %%
+suite_tables = {}
+if cfg.profile != "full":
+    print("Skipped: this step runs in the full profile (DFDLAB_PROFILE=full) with the published checkpoints.")
+else:
+    for suite in SUITES:
+        need = [a for a in suites.get_suite(suite).assets if a in hub.ASSETS]
+        if hub.missing(need) or not models:
+            print(f"Skipped: suite {suite} needs {', '.join(need)} and at least one published model (see above).")
+            continue
+        for name, model in models.items():
+            suite_tables[(suite, name)] = suites.run_suite(
+                model, suite, dfdlab.data_root(), checkpoint=hub.path(infos[name]["asset"]),
+                generators=SUITES[suite], batch_size=cfg.eval_batch, progress=False)
+        wide_ap = pd.DataFrame({name: (suite_tables[(suite, name)].set_index("label")["ap"] * 100).round(1)
+                                for name in models}).T
+        print(dfdlab.config.labelled(f"AP (%) per set, suite {suite}: {suites.get_suite(suite).title}"))
+        display(wide_ap)
 
 # %%
 tables, speed = {}, {}
@@ -142,7 +195,7 @@ STAND_IN = {"univfd": "UnivFD recipe on an EfficientNet-Lite0 STAND-IN (not CLIP
             "cnndetection": "CNNDetection ResNet-50 from scratch", "npr": "NPR (official network, from scratch)"}
 rows = []
 for name, t in tables.items():
-    r = {"detector": STAND_IN.get(name, name) if cfg.profile == "quick" else name}
+    r = {"detector": STAND_IN.get(name, name) if cfg.profile == "quick" else dfdlab.config.labelled(name)}
     for g, acc, ap in zip(t["generator"], t["acc"], t["ap"], strict=True):
         r[(g, "Acc")], r[(g, "AP")] = round(100 * acc, 1), round(100 * ap, 1)
     rows.append(r)
@@ -203,9 +256,12 @@ conditions = {
     "blur σ2": lambda im: T.gaussian_blur(im, 2), "blur σ4": lambda im: T.gaussian_blur(im, 4),
     "blur σ2 + JPEG 50": lambda im: T.jpeg(T.gaussian_blur(im, 2), 50),
 }
+if ROBUST_CONDITIONS is not None:
+    conditions = {k: conditions[k] for k in ROBUST_CONDITIONS}
 robust, grid = {}, {}
 if models:
-    subsets = {g: univfd_subset(ds, cfg.robust_per_class, seed=0)[0] for g, ds in test_sets.items()}
+    subsets = {g: univfd_subset(ds, cfg.robust_per_class, seed=0)[0] for g, ds in test_sets.items()
+               if ROBUST_GENERATORS is None or g in ROBUST_GENERATORS}
     for name, model in models.items():
         robust[name] = robustness(model, subsets, conditions, batch_size=cfg.eval_batch, progress=False)
         grid[name] = robust[name][robust[name]["generator"] == "mean"].set_index("condition")["ap"]
@@ -325,7 +381,8 @@ if models:
         settings = models[name].describe("test")  # the pipeline evaluate() ran above
         return pd.DataFrame(t.to_dict("list")).assign(
             detector=name, resize=settings["resize"], crop=settings["crop"], jpeg="none",
-            sampling=f"{cfg.test_per_class} real + {cfg.test_per_class} fake per generator, seed 0",
+            sampling=(f"{cfg.test_per_class} real + {cfg.test_per_class} fake per generator, seed 0"
+                      if cfg.test_per_class else "all images"),
             checkpoint_sha256=infos[name]["checkpoint_sha256"])
 
     cols = ["detector", "generator", "n", "ap", "acc", "r_acc", "f_acc", "resize", "crop", "jpeg", "sampling",
@@ -334,20 +391,23 @@ if models:
     ledger.record(long[cols], "07_benchmark_table1",
                   "Lesson 07: every detector trained on the mini benchmark's dcgan_transposed family "
                   f"({cfg.profile} profile; stand-ins as named in the lesson)",
-                  data="mini benchmark" if cfg.profile == "quick" else "published")
+                  data="mini benchmark" if cfg.profile == "quick" else None)
     rob = pd.concat([tagged(r, n) for n, r in robust.items()], ignore_index=True)
     rob["jpeg"] = rob["condition"]
     rob["sampling"] = f"{cfg.robust_per_class} real + {cfg.robust_per_class} fake per generator, seed 0"
     ledger.record(rob[["condition", *cols]], "07_benchmark_robustness",
                   f"Lesson 07: robustness grid ({cfg.profile} profile)",
-                  data="mini benchmark" if cfg.profile == "quick" else "published")
+                  data="mini benchmark" if cfg.profile == "quick" else None)
     csv, md_path = ledger.write_ledger()
     led = pd.read_csv(csv)
     print(f"ledger: {md_path}")
     display(led[led["paper_table"] == "npr_table1"].head(9)[["method", "label", "acc_paper", "ap_paper",
                                                               "acc_ours", "ap_ours", "benchmark"]])
-    mini_rows = led[led["section"] == "mini"]
-    assert mini_rows["acc_paper"].isna().all() and len(mini_rows) > 0
+    if cfg.profile == "quick":
+        mini_rows = led[led["section"] == "mini"]
+        assert mini_rows["acc_paper"].isna().all() and len(mini_rows) > 0
+    elif dfdlab.config.rehearsal():  # random weights never fill a paper column
+        assert led.loc[led["section"] == "paper", "acc_ours"].isna().all()
 
 # %% [markdown]
 # ## 7 · Try it yourself

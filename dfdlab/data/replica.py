@@ -56,13 +56,13 @@ from PIL import Image
 from ..files import atomic_torch_save, atomic_write_text, sha256sum
 
 #: Bumped whenever the replica's content changes: a stale replica is rewritten.
-REPLICA_VERSION = 1
+REPLICA_VERSION = 2
 
 #: Where each dataset asset of ``dfdlab.hub`` sits in the replica (the asset's own folder name).
 DATASETS = {"forensynths-train": "data/ForenSynths/train", "forensynths-val": "data/ForenSynths/val",
             "forensynths-test": "data/ForenSynths/test", "univfd-diffusion": "data/UnivFD/diffusion_datasets",
             "gangen": "data/GANGen-Detection", "diffusionforensics": "data/DiffusionForensics",
-            "aigcdetect": "data/AIGCDetectBenchmark", "genimage": "data/GenImage"}
+            "aigcdetect": "data/AIGCDetectBenchmark/test", "genimage": "data/GenImage"}
 
 #: Folder of each suite's sets below ``data/`` when the set itself does not say (``TestSet.group``).
 _SUITE_FOLDERS = {"gangen": "GANGen-Detection", "diffusionforensics": "DiffusionForensics",
@@ -206,6 +206,7 @@ def _checkpoints() -> dict:
                 lambda: {"model": OrderedDict((f"module.{k}", v) for k, v in _npr_state().items())}),
         "npr-3090": ("model_epoch_last_3090.pth", "a raw NPR state dict, as model_epoch_last_3090.pth; random "
                      "weights", _npr_state),
+        "npr-genimage-sdv4": ("NPR_GenImage_sdv4.pth", "a raw NPR state dict; random weights", _npr_state),
         "lgrad-1class": ("LGrad-1class-Trainon-Progan_horse.pth", lgrad_note, _resnet50_binary_state),
         "lgrad-2class": ("LGrad-2class-Trainon-Progan_chair_horse.pth", lgrad_note, _resnet50_binary_state),
         "lgrad-4class": ("LGrad-4class-Trainon-Progan_car_cat_chair_horse.pth", lgrad_note, _resnet50_binary_state),
@@ -215,10 +216,10 @@ def _checkpoints() -> dict:
         "resnet50-imagenet": ("resnet50-19c8e357.pth", "a torchvision ResNet-50 state dict (fc 2048 -> 1000), as "
                               "resnet50-19c8e357.pth; random weights, NOT ImageNet",
                               lambda: resnet50(weights=None).state_dict()),
-        "cnndetection-blur-jpeg-0.5": ("blur_jpeg_prob0.5.pth", "{'model': ResNet-50 state dict (fc 2048 -> 1)}, "
+        "cnndetection-blur-jpeg-0.5": ("blur_jpg_prob0.5.pth", "{'model': ResNet-50 state dict (fc 2048 -> 1)}, "
                                        "as CNNDetection's released files; random weights",
                                        _cnndetection_checkpoint),
-        "cnndetection-blur-jpeg-0.1": ("blur_jpeg_prob0.1.pth", "{'model': ResNet-50 state dict (fc 2048 -> 1)}, "
+        "cnndetection-blur-jpeg-0.1": ("blur_jpg_prob0.1.pth", "{'model': ResNet-50 state dict (fc 2048 -> 1)}, "
                                        "as CNNDetection's released files; random weights",
                                        _cnndetection_checkpoint),
     }
