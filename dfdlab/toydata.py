@@ -77,17 +77,26 @@ def _shape_mask(shape: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float
     raise ValueError(f"unknown shape {shape!r}; shapes: {SHAPES}")
 
 
-def draw(comp: Composition, rng: np.random.Generator, size: int = 32) -> np.ndarray:
+#: The training distribution's background brightness range and pixel noise.
+BACKGROUND, NOISE = (0.05, 0.2), 0.03
+#: A distribution shift for lesson 03: a brighter, noisier background than any training image.
+SHIFTED = {"background": (0.45, 0.6), "noise": 0.12}
+
+
+def draw(comp: Composition, rng: np.random.Generator, size: int = 32,
+         background: tuple[float, float] = BACKGROUND, noise: float = NOISE) -> np.ndarray:
     """One image ``[3, size, size]`` in [0, 1]: a noisy dark background and the shape, with a
-    random size, a random offset inside its quadrant and a slightly jittered colour."""
+    random size, a random offset inside its quadrant and a slightly jittered colour.
+    ``background`` (brightness range) and ``noise`` (std) change the drawing's distribution
+    (``SHIFTED``) without changing what the caption says."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
     half = size / 2
     r = rng.uniform(0.22, 0.32) * half * 1.0
     top, left = comp.position.startswith("top"), comp.position.endswith("left")
     cy = (0 if top else half) + half / 2 + rng.uniform(-1, 1) * (half / 2 - r)
     cx = (0 if left else half) + half / 2 + rng.uniform(-1, 1) * (half / 2 - r)
-    img = np.full((3, size, size), rng.uniform(0.05, 0.2), dtype=np.float32)
-    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+    img = np.full((3, size, size), rng.uniform(*background), dtype=np.float32)
+    img += rng.normal(0, noise, img.shape).astype(np.float32)
     colour = np.clip(np.array(COLOURS[comp.colour]) + rng.normal(0, 0.05, 3), 0, 1).astype(np.float32)
     mask = _shape_mask(comp.shape, yy, xx, cy, cx, r)
     img[:, mask] = colour[:, None]
@@ -113,3 +122,39 @@ def composition_batch(compositions: list[Composition], rng: np.random.Generator,
     order = rng.permutation(len(compositions))
     images = torch.from_numpy(np.stack([draw(compositions[i], rng, size) for i in order]))
     return images, torch.as_tensor(order)
+
+
+# --------------------------------------------------------------------------- digit reversal (lesson 02)
+
+#: Token ids of the reversal task: padding, begin and end of sequence, then the digits 0-9.
+PAD, BOS, EOS = 0, 1, 2
+DIGIT_OFFSET = 3
+SEQ_VOCAB = ("<pad>", "<bos>", "<eos>", *"0123456789")
+
+
+def reversal_dataset(n: int, min_len: int = 3, max_len: int = 8, seed: int = 0):
+    """``(src [n, max_len+1], tgt [n, max_len+2])``: random digit strings and their reversal.
+
+    ``src`` = digits, ``<eos>``, padding; ``tgt`` = ``<bos>``, the reversed digits, ``<eos>``,
+    padding. The decoder reads ``tgt[:, :-1]`` and is trained to predict ``tgt[:, 1:]`` (teacher
+    forcing). Lengths are uniform in ``[min_len, max_len]``, so batches need padding masks.
+    """
+    rng = np.random.default_rng(seed)
+    src = np.full((n, max_len + 1), PAD, dtype=np.int64)
+    tgt = np.full((n, max_len + 2), PAD, dtype=np.int64)
+    for i, length in enumerate(rng.integers(min_len, max_len + 1, n)):
+        digits = rng.integers(0, 10, length) + DIGIT_OFFSET
+        src[i, :length], src[i, length] = digits, EOS
+        tgt[i, 0], tgt[i, 1: length + 1], tgt[i, length + 1] = BOS, digits[::-1], EOS
+    return torch.from_numpy(src), torch.from_numpy(tgt)
+
+
+def decode_digits(tokens) -> str:
+    """Token ids -> the digit string up to the first ``<eos>`` (``<bos>`` and padding dropped)."""
+    out = []
+    for t in (int(t) for t in tokens):
+        if t == EOS:
+            break
+        if t >= DIGIT_OFFSET:
+            out.append(SEQ_VOCAB[t])
+    return "".join(out)

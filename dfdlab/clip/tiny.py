@@ -30,7 +30,18 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..attention import TinyViT, TransformerBlock, causal_mask, torch_threads
-from ..toydata import COLOURS, SHAPES, Composition, composition_batch, draw, split_compositions
+from ..toydata import (
+    COLOURS,
+    POSITIONS,
+    SHAPES,
+    SHIFTED,
+    Composition,
+    all_compositions,
+    caption,
+    composition_batch,
+    draw,
+    split_compositions,
+)
 
 #: Control tokens (padding, start and end of text), then every word a caption can use.
 CONTROL_TOKENS = ("<pad>", "<sot>", "<eot>")
@@ -63,14 +74,17 @@ def tokenize(texts: list[str] | str, context_length: int = CONTEXT_LENGTH) -> to
 class Shapes(torch.utils.data.Dataset):
     """``n_per_composition`` drawn images of each composition: items ``(image, tokens, index)``.
 
-    ``index`` points into ``self.compositions``. Deterministic given ``seed``.
+    ``index`` points into ``self.compositions``. Deterministic given ``seed``. ``drawing``
+    (``background``, ``noise``) goes to ``dfdlab.toydata.draw``, e.g. ``**toydata.SHIFTED``.
     """
 
-    def __init__(self, compositions: list[Composition], n_per_composition: int, seed: int = 0, size: int = 32):
+    def __init__(self, compositions: list[Composition], n_per_composition: int, seed: int = 0, size: int = 32,
+                 **drawing):
         rng = np.random.default_rng(seed)
         self.compositions = list(compositions)
         self.labels = np.repeat(np.arange(len(self.compositions)), n_per_composition)
-        self.images = torch.from_numpy(np.stack([draw(self.compositions[i], rng, size) for i in self.labels]))
+        self.images = torch.from_numpy(np.stack([draw(self.compositions[i], rng, size, **drawing)
+                                                 for i in self.labels]))
         self.tokens = tokenize([c.caption for c in self.compositions])
 
     def __len__(self) -> int:
@@ -205,3 +219,86 @@ def zero_shot(model: TinyCLIP, images: torch.Tensor, candidates: list[Compositio
     similar one for each image. Returns the index into ``candidates`` for each image."""
     text = model.encode_text(tokenize([c.caption for c in candidates]))
     return (model.encode_image(images) @ text.t()).argmax(dim=1)
+
+
+# --------------------------------------------------------------------------- prompts, probes, shifts
+
+@torch.no_grad()
+def class_embeddings(model: TinyCLIP, prompts_per_class: list[list[str]]) -> torch.Tensor:
+    """One text embedding per class from its prompts: the mean of the prompts' L2-normalised
+    embeddings, normalised again (CLIP §3.1.4: "we construct the ensemble over the embedding space
+    instead of probability space", so one cached vector per class serves every prompt).
+    Returns ``[C, embed_dim]``."""
+    return torch.stack([F.normalize(model.encode_text(tokenize(ps)).mean(0), dim=-1) for ps in prompts_per_class])
+
+
+@torch.no_grad()
+def classify(model: TinyCLIP, images: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+    """Zero-shot prediction: the class whose embedding is most similar to each image's."""
+    return (model.encode_image(images) @ class_emb.t()).argmax(dim=1)
+
+
+def shape_prompts(template: str = "full") -> dict[str, list[list[str]]]:
+    """Prompt sets for classifying the *shape* only (4 classes), CLIP §3.1.4 in miniature.
+
+    ``"bare"``: the label alone, ``"a circle"`` (like ImageNet's bare class names, a text the
+    text encoder never saw in training); ``"single"``: one context per prompt set, each of the
+    20 (colour, position) contexts as its own set (keys ``"red, top left"``, ...); ``"ensemble"``:
+    all 20 contexts averaged. Returns ``{name: prompts per shape}``.
+    """
+    contexts = [(c, p) for c in COLOURS for p in POSITIONS]
+    out = {"bare": [[f"a {s}"] for s in SHAPES]}
+    out.update({f"{c}, {p}": [[caption(s, c, p)] for s in SHAPES] for c, p in contexts})
+    out["ensemble"] = [[caption(s, c, p) for c, p in contexts] for s in SHAPES]
+    return out
+
+
+def prompt_accuracies(model: TinyCLIP, data: Shapes) -> dict[str, float]:
+    """Shape accuracy of every prompt set of ``shape_prompts`` on ``data`` (any compositions):
+    ``bare``, ``ensemble``, each single context, and their ``single mean/min/max``."""
+    truth = torch.as_tensor([SHAPES.index(data.compositions[j].shape) for j in data.labels])
+    with torch.no_grad():
+        img = model.encode_image(data.images)  # once: only the text side changes between prompt sets
+    acc = {name: ((img @ class_embeddings(model, p).t()).argmax(1) == truth).float().mean().item()
+           for name, p in shape_prompts().items()}
+    singles = [v for k, v in acc.items() if k not in ("bare", "ensemble")]
+    acc.update({"single mean": float(np.mean(singles)), "single min": min(singles), "single max": max(singles)})
+    return acc
+
+
+@torch.no_grad()
+def image_embeddings(model: TinyCLIP, images: torch.Tensor) -> np.ndarray:
+    """Frozen, L2-normalised image embeddings as a numpy array (the features a linear probe reads)."""
+    return model.encode_image(images).numpy()
+
+
+def linear_probe(model: TinyCLIP, data: Shapes, C: float = 10.0, seed: int = 0):
+    """A logistic-regression probe on the frozen image embeddings of ``data`` (labels: its
+    composition index), as CLIP §3.2 (L-BFGS logistic regression on frozen features) and
+    UnivFD's linear head on frozen CLIP features. Returns the fitted scikit-learn model."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=3000, random_state=seed).fit(image_embeddings(model, data.images),
+                                                                       data.labels)
+
+
+def zero_shot_vs_probe(model: TinyCLIP, shots=(1, 2, 4, 8, 16), test_per_composition: int = 10,
+                       seed: int = 0) -> dict:
+    """CLIP Fig. 6 in miniature on the 80-way task (every composition a class): zero-shot accuracy
+    against k-shot linear probes on the same frozen features, and both again under the
+    distribution shifts of ``dfdlab.toydata.SHIFTED`` (``noise``: the noise alone; ``shifted``: a
+    bright noisy background). Probes train on k clean images per composition, held-out ones
+    included (a probe needs labels of every class; zero-shot needs none).
+
+    Returns ``{"zero-shot": {condition: acc}, "probe": {k: {condition: acc}}}``.
+    """
+    comps = all_compositions()
+    conditions = {"clean": {}, "noise": {"noise": SHIFTED["noise"]}, "shifted": SHIFTED}
+    tests = {name: Shapes(comps, test_per_composition, seed=seed + 1000, **kw) for name, kw in conditions.items()}
+    feats = {name: image_embeddings(model, d.images) for name, d in tests.items()}
+    out = {"zero-shot": {name: float((zero_shot(model, d.images, comps).numpy() == d.labels).mean())
+                         for name, d in tests.items()}, "probe": {}}
+    for k in shots:
+        probe = linear_probe(model, Shapes(comps, k, seed=seed + 2000 + k), seed=seed)
+        out["probe"][k] = {name: float((probe.predict(feats[name]) == d.labels).mean()) for name, d in tests.items()}
+    return out
