@@ -202,6 +202,8 @@ def rehearse(out: Path, notebooks: Path, timeout: int, jobs: int = 2, only=None)
     env = dict(os.environ, DFDLAB_PROFILE="full", DFDLAB_REHEARSAL=str(replica), DFDLAB_DATA=str(replica / "data"),
                DFDLAB_RESULTS=str(out / "results"), PYTHONWARNINGS="ignore::UserWarning")
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # the steps share the cores: torch threads per step = cores / steps at a time (unless set)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // jobs)))
     print(f"replica at {replica} ({time.perf_counter() - t0:.0f} s); rehearsing with {jobs} worker(s)", flush=True)
 
     def one(step) -> list[dict]:
