@@ -127,3 +127,17 @@ def test_small_openai_layout_clip_stands_in_for_vit_l14(tmp_path, monkeypatch):
     assert model.is_stand_in and model.feature_dim == 768
     with torch.no_grad():
         assert model(torch.zeros(2, 3, 224, 224)).shape == (2,)
+
+
+def test_rehearsal_runs_every_lesson_suite_predict_and_recipe(data, tmp_path):
+    from dfdlab.recipes import RECIPES
+    from dfdlab.reproduce import REPO, rehearsal_steps
+
+    steps = rehearsal_steps(tmp_path, data.parent, REPO / "notebooks")
+    lessons = {name for kind, name, _ in steps if kind == "lesson"}
+    assert lessons == {p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    (cli,) = [what for kind, _, what in steps if kind == "cli"]
+    commands = [argv for _, argv in cli]
+    assert {argv[argv.index("--suite") + 1] for argv in commands if argv[0] == "eval"} == set(suites.SUITES)
+    assert {argv[argv.index("--recipe") + 1] for argv in commands if argv[0] == "train"} == set(RECIPES)
+    assert all("--weights" in argv for argv in commands if argv[0] in ("eval", "predict"))
