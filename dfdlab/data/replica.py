@@ -264,7 +264,10 @@ def _registry_ok(root: Path) -> bool:
         return False
     if rec.get("version") != REPLICA_VERSION:
         return False
-    return all((root / a["path"]).exists() for a in rec["assets"].values())
+    from .. import hub
+
+    wanted = {n for n in (*_checkpoints(), *DATASETS) if n in hub.ASSETS}  # an asset added since: rewrite
+    return wanted <= set(rec["assets"]) and all((root / a["path"]).exists() for a in rec["assets"].values())
 
 
 def write_replica(root: str | os.PathLike, per_label: int = 1, seed: int = 0, force: bool = False) -> Path:
