@@ -520,12 +520,21 @@ def torch_threads(n: int = 1):
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 10,
-                     batch_size: int = 64, lr: float = 1e-3, seed: int = 0, threads: int = 1) -> list[float]:
-    """Plain AdamW + cross-entropy training with a cosine schedule; returns the mean loss per epoch."""
+                     batch_size: int = 64, lr: float = 1e-3, seed: int = 0, threads: int = 1,
+                     warmup: float = 0.1) -> list[float]:
+    """AdamW + cross-entropy with a linear warm-up over the first ``warmup`` share of the steps,
+    then a cosine decay (ViT Appendix B.1: "linear learning rate warmup and decay"); returns the
+    mean loss per epoch.
+
+    Without the warm-up, the tiny ViT of lesson 02 stayed at chance for all 12 quick epochs with
+    one of five training seeds (measured: seed 2, test accuracy 0.35; 0.75 with the warm-up).
+    """
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     steps = epochs * math.ceil(len(images) / batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    warm = max(1, int(warmup * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else 0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, steps - warm))))
     losses = []
     model.train()
     with torch_threads(threads):
