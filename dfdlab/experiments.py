@@ -148,13 +148,18 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None,
 
     Columns: claim, statistic, runs (seeds x thread counts), seeds, threads, mean, sd, min, max,
     threshold, machine, date (the newest run's). Every CSV in ``folder`` (default: the
-    repository's ``benchmarks/results``) counts, the newest value per (seed, thread count); a
+    repository's ``benchmarks/results``) counts, the newest value per (seed, thread count), except
+    rows swept on another build of the mini benchmark (their ``mini`` column); a
     claim that no CSV holds is left out, so an installed copy without the repository gets an
     empty table.
     """
     folder = Path(folder) if folder is not None else Path(__file__).resolve().parents[1] / "benchmarks" / "results"
     frames = [pd.read_csv(p) for p in sorted(folder.glob("*.csv"))] if folder.is_dir() else []
     runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["claim", "date"])
+    if "mini" in runs.columns:  # only sweeps of the mini benchmark these lessons build now
+        from .data.mini import config_hash, mini_config
+
+        runs = runs[runs["mini"].isna() | (runs["mini"] == config_hash(mini_config()))]
     rows = []
     for name in claims:
         c = runs[runs["claim"] == name]
