@@ -547,7 +547,7 @@ first_below = next((i + 1 for i, v in enumerate(losses) if v < 0.9 * np.log(4)),
 print(f"the training loss first fell below 90% of log 4 (chance) in epoch {first_below} of {len(losses)}")
 
 # %%
-VIT_THRESHOLD = 0.5
+VIT_THRESHOLD = 0.65  # below the sweep's minimum (0.754 over 5 seeds on 1 thread), margin printed below
 vit_sweep = experiments.claim_sweep(["vit_shape_acc"], this_run={"vit_shape_acc": test_acc})
 if len(vit_sweep):
     print(experiments.sweep_caption(vit_sweep))
