@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 00 · Setup: the lab, its two profiles, and how detectors are scored
 #
+# **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
+#
 # **简要介绍**：本节检查运行环境（`dfdlab.doctor()`），介绍两种配置（quick：CPU 几分钟、内置小数据集；
 # full：论文设置、GPU、公开数据和权重），说明 ForenSynths 数据集的目录结构，并用一个小例子讲清楚
 # 论文里的评价指标：AP、阈值 0.5 下的准确率、最佳阈值准确率（oracle），以及为什么一个检测器可以

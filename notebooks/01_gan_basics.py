@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 01 · GAN basics and the mini benchmark
 #
+# **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
+#
 # ## 简要介绍
 # 本课从零讲解生成对抗网络（GAN）：极小极大目标与非饱和损失、DCGAN 结构，并在 CPU 上现场训练一个小 DCGAN（损失曲线与样本网格）。随后说明为什么**上采样层会留下痕迹**：转置卷积核重叠不均匀产生棋盘格，最近邻/双线性插值产生复制与平滑的周期结构，并在高通残差的平均频谱中看到这些痕迹。最后展示 dfdlab 如何用自己训练的生成器（四种上采样方式的 DCGAN、自编码器、仅上采样伪造）构建后续各课使用的**迷你基准**（mini-ForenSynths），并给出构建时间与规模。
 #

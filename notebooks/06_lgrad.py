@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 06 · LGrad (CVPR 2023): learning on the gradients of a pretrained discriminator
 #
+# **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
+#
 # Tan, Zhao, Wei, Gu, Liu, Wei. *Learning on Gradients: Generalized Artifacts Representation
 # for GAN-Generated Images Detection.* CVPR 2023. Official code: `chuangchuangtan/LGrad`.
 #

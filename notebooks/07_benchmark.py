@@ -1,6 +1,8 @@
 # %% [markdown]
 # # 07 · DeepFake Detection 大总结: every detector on the same benchmark
 #
+# **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
+#
 # **简要介绍.** 这一课把整个领域放在一起比较。先画一张"地图"：数据驱动的 CNN 基线
 # (CNNDetection)、基于伪影的方法（频域、NPR 的上采样邻域关系、LGrad 的判别器梯度）、
 # 以及基于基础模型特征的方法 (UnivFD / CLIP)。然后用**同一份训练数据**（mini benchmark
