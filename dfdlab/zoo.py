@@ -37,13 +37,20 @@ from .train import fit, recipe
 #: ``features=True``: a frozen backbone, so the head is trained on cached features (UnivFD);
 #: ``discriminator="mini:<gen>"``: that mini GAN's discriminator (LGrad's stand-in D);
 #: ``init``: the initial weights, stated (the official CNNDetection/LGrad trainers start from the
-#: ImageNet ResNet-50, which is not available offline).
+#: ImageNet ResNet-50, which is not available offline); ``detector``: the registered detector when
+#: the entry is a variant of one (e.g. an ablation, trained exactly as that detector's entry).
 QUICK_ZOO: dict[str, dict] = {
     "cnndetection": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 2, "batch_size": 64, "seed": 0,
                      "init": "random", "note": "ResNet-50 from scratch (no ImageNet weights offline)"},
     "univfd": {"build": {"backbone": "efficientnet_lite0", "crop_size": 64}, "epochs": 100, "batch_size": 256,
                "seed": 0, "features": True, "init": "frozen EfficientNet-Lite0 (ImageNet, bundled)",
                "note": "STAND-IN backbone: EfficientNet-Lite0 (ImageNet) instead of CLIP ViT-L/14"},
+    # Lesson 04's ablation: univfd's backbone, trained end to end with CNNDetection's epochs and batch size.
+    "univfd_finetuned": {"detector": "univfd", "build": {"backbone": "efficientnet_lite0", "crop_size": 64,
+                                                         "load_size": 64, "freeze_backbone": False},
+                         "epochs": 2, "batch_size": 64, "seed": 0,
+                         "init": "EfficientNet-Lite0 (ImageNet, bundled), fine-tuned end to end",
+                         "note": "ABLATION: univfd's stand-in backbone fine-tuned end to end instead of frozen"},
     "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
             "init": "random", "note": "the official NPR network, trained from scratch as in the paper"},
     # LGrad's ResNet-50 from scratch does not learn the training family in a CPU budget (lesson 06 shows the
@@ -66,6 +73,11 @@ def _zoo_kwargs(cfg: dict, root: Path) -> dict:
     return kw
 
 
+def _entry(name: str) -> str:
+    """The zoo entry of ``name``: an entry of :data:`QUICK_ZOO` as written, else the canonical detector name."""
+    return name if name in QUICK_ZOO else detectors.canonical(name)
+
+
 def zoo_dir() -> Path:
     """``DFDLAB_HOME/zoo/quick``: the quick zoo's checkpoints (``<name>/best.pth`` + ``<name>/info.json``)."""
     return home() / "zoo" / "quick"
@@ -73,7 +85,7 @@ def zoo_dir() -> Path:
 
 def quick_info(name: str) -> dict | None:
     """The cached quick checkpoint's record (build kwargs, epochs, seconds, sha256), or ``None``."""
-    folder = zoo_dir() / detectors.canonical(name)
+    folder = zoo_dir() / _entry(name)
     if not (folder / "info.json").exists() or not (folder / "best.pth").exists():
         return None
     return json.loads((folder / "info.json").read_text())
@@ -81,11 +93,12 @@ def quick_info(name: str) -> dict | None:
 
 def load_quick(name: str):
     """The quick-profile detector ``name`` trained on the mini benchmark, from the cache; ``None`` if not trained."""
-    name = detectors.canonical(name)
+    name = _entry(name)
     rec = quick_info(name)
     if rec is None:
         return None
-    model = detectors.build(name, **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
+    model = detectors.build(QUICK_ZOO.get(name, {}).get("detector", name),
+                            **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
     detectors.load_checkpoint(model, zoo_dir() / name / "best.pth")
     return model.eval()
 
@@ -108,7 +121,7 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     ``seed`` replaces ``QUICK_ZOO[name]["seed"]`` (``benchmarks/quick_claims.py`` sweeps it, each
     seed under its own ``DFDLAB_HOME``); it is part of the cache key.
     """
-    name = detectors.canonical(name)
+    name = _entry(name)
     if name not in QUICK_ZOO:
         raise KeyError(f"no quick-zoo settings for {name!r}; known: {', '.join(QUICK_ZOO)}")
     cfg = QUICK_ZOO[name] if seed is None else {**QUICK_ZOO[name], "seed": int(seed)}
@@ -122,7 +135,7 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     if out.exists():
         shutil.rmtree(out)
     seed_everything(cfg["seed"])  # before building: the initial weights are part of the run
-    model = detectors.build(name, **_zoo_kwargs(cfg, root))
+    model = detectors.build(cfg.get("detector", name), **_zoo_kwargs(cfg, root))
     r = recipe(model.recipe, epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=cfg["seed"])
     t0 = time.perf_counter()
     if cfg.get("features"):

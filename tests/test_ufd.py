@@ -81,6 +81,46 @@ def test_stand_in_backbone_is_frozen_imagenet_and_named(ufd_fc_path, photos, tmp
     assert torch.equal(other.fc.weight, model.fc.weight)
 
 
+def test_fine_tuned_backbone_trains_and_round_trips_strictly(tmp_path):
+    """``freeze_backbone=False`` (lesson 04's ablation): the same network, trained end to end."""
+    torch.manual_seed(0)
+    model = build("univfd", backbone="efficientnet_lite0", crop_size=64, load_size=64, freeze_backbone=False)
+    assert "fine-tuned END TO END" in model.summary() and "ABLATION" in model.describe()["model"]
+    frozen = build("univfd", backbone="efficientnet_lite0", crop_size=64)
+    # the same ImageNet weights to start from: identical features before any step
+    x = torch.randn(4, 3, 64, 64)
+    model.eval()
+    assert torch.allclose(model.features(x), frozen.features(x), atol=1e-5)
+    digest0 = model.weights_digest()
+    # trainable and in train mode: one AdamW step moves the backbone, and the digest follows it
+    model.train()
+    assert model.backbone.training and all(p.requires_grad for p in model.backbone.parameters())
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    model(x).sum().backward()
+    # every backbone layer gets a gradient (timm's ImageNet classifier is not on the feature path)
+    grads = [p.grad for n, p in model.named_parameters()
+             if n.startswith("backbone.") and not n.startswith("backbone.net.classifier.")]
+    assert grads and all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    before = model.backbone.net.conv_stem.weight.detach().clone()
+    opt.step()
+    assert not torch.equal(before, model.backbone.net.conv_stem.weight)
+    assert model.weights_digest() != digest0
+    # its checkpoint holds the backbone, loads strictly into a model built the same way, not into a frozen one
+    keys = list(model.state_dict())
+    assert {"fc.weight", "fc.bias"} <= set(keys) and sum(k.startswith("backbone.") for k in keys) > 100
+    path = tmp_path / "fine_tuned.pth"
+    torch.save({"model": model.state_dict(), "optimizer": {}, "total_steps": 1}, path)
+    again = build("univfd", backbone="efficientnet_lite0", crop_size=64, load_size=64, freeze_backbone=False)
+    load_checkpoint(again, path)
+    again.eval(), model.eval()
+    assert torch.allclose(again(x), model(x), atol=1e-6)
+    with pytest.raises(CheckpointError, match="backbone"):
+        load_checkpoint(frozen, path)
+    # the frozen model is untouched by all of this: its backbone still has no gradient and stays in eval
+    frozen.train()
+    assert not frozen.backbone.training and list(frozen.state_dict()) == ["fc.weight", "fc.bias"]
+
+
 def _random_vit_l14_quickgelu():
     """open_clip's ViT-L-14 with QuickGELU (OpenAI's activation) and random weights.
 

@@ -11,6 +11,9 @@ Pieces (each one named after what it is in the paper / official code):
 - ``UnivFD`` (``build("univfd", ...)``, alias ``"ufd"``): frozen backbone + ``fc``. ``features(x)`` is CLIP's
   ``encode_image``: ``ln_post(x[:, 0]) @ proj``, 768-d, **not** L2-normalised
   (official ``models/clip_models.py``). The backbone is always in eval mode and fp32.
+  ``freeze_backbone=False`` is an ablation, not UnivFD: the same network fine-tuned end to end
+  (the backbone trains, its weights go into the checkpoint), to ask whether *freezing* is what
+  generalises (lesson 04).
 - ``clip_image_encoder``: any open_clip architecture, weights from a local file (OpenAI
   or open_clip format, through ``dfdlab.clip.pretrained``).
 - ``efficientnet_lite0_imagenet``: an ImageNet **stand-in** for the quick profile (CPU,
@@ -214,10 +217,15 @@ class UnivFD(Detector):
             state dict, ``fc.``-prefixed dicts and trainer checkpoints (``convert_state_dict``).
         crop_size: test CenterCrop / train RandomCrop size (224 in the paper).
         load_size: train-time shorter-side resize (256 in the paper).
+        freeze_backbone: ``True`` (the paper, official ``--fix_backbone``). ``False`` is an
+            ablation: the backbone starts from the same weights and is trained end to end with
+            ``fc`` (train mode, gradients, its keys in the state dict); ``summary()`` says so.
 
-    The backbone is **not part of the state dict**: it is loaded from its own file and never
-    trained, so checkpoints hold only ``fc`` (as the released ``fc_weights.pth`` does), and
-    ``load_checkpoint(model, fc_weights.pth)`` works strictly on the head.
+    With the frozen backbone (the paper) the backbone is **not part of the state dict**: it is
+    loaded from its own file and never trained, so checkpoints hold only ``fc`` (as the released
+    ``fc_weights.pth`` does), and ``load_checkpoint(model, fc_weights.pth)`` works strictly on
+    the head. A fine-tuned model's checkpoint holds ``backbone.*`` too, and loads only into a
+    model built with ``freeze_backbone=False`` (strictly: a frozen model names them as unexpected).
     """
 
     name = "univfd"
@@ -226,10 +234,11 @@ class UnivFD(Detector):
     recipe = "univfd"
 
     def __init__(self, backbone: str = "ViT-L-14", clip_weights=None, head_weights=None,
-                 crop_size: int = 224, load_size: int = 256):
+                 crop_size: int = 224, load_size: int = 256, freeze_backbone: bool = True):
         super().__init__()
         bb = build_backbone(backbone, clip_weights)
-        self.backbone = bb.module.requires_grad_(False)
+        self.freeze_backbone = bool(freeze_backbone)
+        self.backbone = bb.module.requires_grad_(not self.freeze_backbone)
         self.backbone_name = bb.name
         self.backbone_weights = bb.weights
         self.is_stand_in = bb.is_stand_in
@@ -249,13 +258,19 @@ class UnivFD(Detector):
 
     # -- frozen backbone ------------------------------------------------------------
     def train(self, mode: bool = True):
-        """Only the head changes mode: the frozen backbone stays in eval (no dropout/BN updates)."""
+        """Only the head changes mode: the frozen backbone stays in eval (no dropout/BN updates).
+
+        A fine-tuned backbone (``freeze_backbone=False``) follows ``mode`` like any network.
+        """
         super().train(mode)
-        self.backbone.eval()
+        if self.freeze_backbone:
+            self.backbone.eval()
         return self
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The frozen representation: CLIP ``encode_image`` (post-projection CLS, not L2-normalised)."""
+        if not self.freeze_backbone:
+            return self.backbone(x.float())
         with torch.no_grad():
             return self.backbone(x.float())
 
@@ -263,7 +278,14 @@ class UnivFD(Detector):
         return self.fc(self.features(x)).reshape(-1)
 
     def weights_digest(self) -> str:
-        """sha256 of the backbone weights (computed once; the feature cache keys on it)."""
+        """sha256 of the backbone weights (computed once; the feature cache keys on it).
+
+        A fine-tuned backbone's weights change while it trains: its digest is of the tensors
+        it holds now, recomputed on every call.
+        """
+        if not self.freeze_backbone:
+            return _weights_digest(Backbone(self.backbone, self.backbone_name, self.feature_dim, self.stats,
+                                            "fine-tuned", self.is_stand_in, is_random=True))
         if self._digest is None:
             self._digest = _weights_digest(self._backbone_info)
         return self._digest
@@ -272,6 +294,9 @@ class UnivFD(Detector):
         """One line saying what this model is, stand-in or not (printed beside every number)."""
         if self.is_random_backbone:
             return f"{self.backbone_name} with RANDOM weights (a test model, not UnivFD)"
+        if not self.freeze_backbone:
+            return (f"{self.backbone_name} fine-tuned END TO END from its pretrained weights + fc: an ABLATION "
+                    "of UnivFD (whose backbone is frozen), not the paper's model")
         if self.backbone_name in STAND_IN_BACKBONES:
             return ("EfficientNet-Lite0 (ImageNet) frozen features: a STAND-IN for UnivFD's CLIP ViT-L/14, "
                     "not the paper's model")
@@ -314,14 +339,16 @@ class UnivFD(Detector):
         - ``fc.``-prefixed dicts (our trainer's checkpoints, the head of a ``CLIPModel``);
         - full official ``train.py`` checkpoints (``model.*`` CLIP keys + ``fc.*``): the
           backbone is frozen there (``--fix_backbone``) and loaded here from ``clip_weights``,
-          so its keys are dropped, with a log line saying how many.
+          so its keys are dropped, with a log line saying how many;
+        - a fine-tuned model's checkpoint (``freeze_backbone=False``): its ``backbone.*`` keys
+          are kept, and fit only a model built the same way.
         """
         keys = set(sd)
         if keys == {"weight", "bias"}:
             return OrderedDict((f"fc.{k}", sd[k]) for k in ("weight", "bias"))
         head = OrderedDict((k, v) for k, v in sd.items() if k.startswith("fc."))
         rest = [k for k in sd if not k.startswith("fc.")]
-        frozen = [k for k in rest if k.startswith(("model.", "backbone."))]
+        frozen = [k for k in rest if k.startswith("model.")]
         if frozen:
             log.info("UnivFD checkpoint: ignoring %d frozen-backbone keys (the backbone comes from clip_weights)",
                      len(frozen))
@@ -346,12 +373,16 @@ class UnivFD(Detector):
 
 
 def _drop_backbone_keys(module, state_dict, prefix, local_metadata):
+    if not module.freeze_backbone:  # a fine-tuned backbone is part of the model's weights
+        return
     for key in [k for k in state_dict if k.startswith(prefix + "backbone.")]:
         del state_dict[key]
 
 
 def _ignore_missing_backbone_keys(module, incompatible_keys):
     # the frozen backbone is loaded from its own file, never from a detector checkpoint
+    if not module.freeze_backbone:
+        return
     missing = incompatible_keys.missing_keys
     missing[:] = [k for k in missing if not k.split(".")[0] == "backbone" and ".backbone." not in k]
 
