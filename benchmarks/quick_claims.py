@@ -272,6 +272,67 @@ def _npr_jpeg30_drop(seed: int) -> float:
     return float(m["clean"] - m["JPEG 30"])
 
 
+# ---------------------------------------------------------------- lesson 02: the Transformer and the ViT
+@functools.cache
+def attention_lesson(seed: int, threads: int) -> dict:
+    """Lesson 02's section 7 for one training seed: the digit-reversal Transformer."""
+    from dfdlab import attention, toydata
+
+    cfg = lesson_settings("02_attention")
+    src, tgt = toydata.reversal_dataset(cfg["seq_train"], seed=0)
+    test_src, test_tgt = toydata.reversal_dataset(cfg["seq_test"], seed=1)
+    torch.manual_seed(seed)
+    model = attention.Transformer(len(toydata.SEQ_VOCAB), cfg["d_model"], cfg["seq_heads"], cfg["d_ff"],
+                                  cfg["layers"], cfg["dropout"], max_len=16, pad=toydata.PAD)
+    attention.train_seq2seq(model, src, tgt, steps=cfg["seq_steps"], warmup_steps=cfg["seq_warmup"],
+                            label_smoothing=cfg["label_smoothing"], seed=seed, threads=threads, progress=False)
+    seq = attention.sequence_accuracy(model, test_src, test_tgt, toydata.BOS)
+    return {"reversal_sequence": seq["sequence"], "reversal_token": seq["token"]}
+
+
+@functools.cache
+def vit_lesson(seed: int, threads: int) -> float:
+    """Lesson 02's section 9 for one training seed: the tiny ViT's test accuracy on the 4 shapes."""
+    from dfdlab import attention, toydata
+
+    cfg = lesson_settings("02_attention")
+    x_train, y_train = toydata.shapes_dataset(cfg["n_train"], seed=0)
+    x_test, y_test = toydata.shapes_dataset(cfg["n_test"], seed=1)
+    torch.manual_seed(seed)
+    vit = attention.TinyViT(image_size=32, patch=4, dim=cfg["width"], depth=cfg["depth"], heads=cfg["heads"],
+                            num_classes=len(toydata.SHAPES))
+    attention.train_classifier(vit, x_train, y_train, epochs=cfg["epochs"], lr=cfg["lr"], seed=seed, threads=threads)
+    return attention.accuracy(vit, x_test, y_test)
+
+
+# ---------------------------------------------------------------- lesson 03: the tiny CLIP
+@functools.cache
+def clip_lesson(seed: int, threads: int) -> dict:
+    """Lesson 03's sections 7, 9 and 10 for one training seed of the tiny CLIP."""
+    from dfdlab import toydata
+    from dfdlab.clip import tiny
+
+    cfg = lesson_settings("03_clip")
+    model = tiny.train_tiny_clip(steps=cfg["steps"], lr=cfg["lr"], width=cfg["width"], depth=cfg["depth"],
+                                 seed=seed, progress=False, threads=threads).model
+    _, held = toydata.split_compositions()
+    data = tiny.Shapes(held, cfg["test_per_composition"], seed=123)
+    held_top1 = float((tiny.zero_shot(model, data.images, toydata.all_compositions()).numpy()
+                       == [toydata.all_compositions().index(held[j]) for j in data.labels]).mean())
+    prompts = tiny.prompt_accuracies(model, tiny.Shapes(toydata.all_compositions(), cfg["probe_test_per_composition"],
+                                                        seed=321))
+    probe = tiny.zero_shot_vs_probe(model, cfg["probe_shots"], cfg["probe_test_per_composition"], seed=0)
+    return {"held_top1": held_top1, "prompts": prompts, "probe": probe}
+
+
+def _02(seed: int) -> dict:
+    return attention_lesson(seed, _CONTEXT["threads"])
+
+
+def _03(seed: int) -> dict:
+    return clip_lesson(seed, _CONTEXT["threads"])
+
+
 # ---------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class Claim:
@@ -347,6 +408,34 @@ CLAIMS: dict[str, Claim] = {
     "lgrad_trained_minus_random": Claim("06", "mean unseen AP, trained D - random D (upper bound)",
                                         _lgrad_trained_minus_random, 0.05, above=False),
     "zoo_lgrad_train_ap": Claim("07", "quick-zoo LGrad AP on its training generator", _lgrad_zoo_train_ap, 0.85),
+    "transformer_reversal_seq_acc": Claim("02", "Transformer: share of reversed digit strings decoded exactly",
+                                          lambda s: _02(s)["reversal_sequence"], 0.7),
+    "transformer_reversal_token_acc": Claim("02", "Transformer: share of right tokens (greedy decoding)",
+                                            lambda s: _02(s)["reversal_token"], None),
+    "vit_shape_acc": Claim("02", "tiny ViT test accuracy on the 4 shapes",
+                           lambda s: vit_lesson(s, _CONTEXT["threads"]), 0.65),
+    "clip_heldout_top1": Claim("03", "tiny CLIP zero-shot top-1 on held-out compositions (80 captions)",
+                               lambda s: _03(s)["held_top1"], 3 / 80),
+    # Shown, not asserted: the prompt effects are a few images of 800 (the context gain changes sign).
+    "clip_prompt_context_gain": Claim("03", "shape accuracy, single caption-shaped prompt (mean) - bare label",
+                                      lambda s: _03(s)["prompts"]["single mean"] - _03(s)["prompts"]["bare"], None),
+    "clip_ensemble_gain": Claim("03", "shape accuracy, 20-prompt ensemble - single prompt (mean)",
+                                lambda s: _03(s)["prompts"]["ensemble"] - _03(s)["prompts"]["single mean"], None),
+    "clip_zero_shot_minus_1shot": Claim("03", "80-way accuracy, zero-shot - 1-shot linear probe",
+                                        lambda s: _03(s)["probe"]["zero-shot"]["clean"]
+                                        - _03(s)["probe"]["probe"][1]["clean"], 0.02),
+    # Shown, not asserted: seed 4 gave -0.009 (a 16-shot probe does not always beat zero-shot here).
+    "clip_16shot_minus_zero_shot": Claim("03", "80-way accuracy, 16-shot linear probe - zero-shot",
+                                         lambda s: _03(s)["probe"]["probe"][16]["clean"]
+                                         - _03(s)["probe"]["zero-shot"]["clean"], None),
+    "clip_zero_shot_noise_drop": Claim("03", "80-way zero-shot accuracy, clean - noisy images",
+                                       lambda s: _03(s)["probe"]["zero-shot"]["clean"]
+                                       - _03(s)["probe"]["zero-shot"]["noise"], None),
+    "clip_probe_noise_drop": Claim("03", "80-way 16-shot probe accuracy, clean - noisy images",
+                                   lambda s: _03(s)["probe"]["probe"][16]["clean"]
+                                   - _03(s)["probe"]["probe"][16]["noise"], None),
+    "clip_zero_shot_shifted": Claim("03", "80-way zero-shot accuracy on the bright, noisy background (near chance)",
+                                    lambda s: _03(s)["probe"]["zero-shot"]["shifted"], 0.06, above=False),
 }
 
 
