@@ -161,3 +161,148 @@ def paper_wide(key: str, metric: str = "acc") -> pd.DataFrame:
     t = t[[lab for _, lab in TABLES[key].generators]].loc[list(TABLES[key].rows)]
     t.attrs = df.attrs
     return t
+
+
+# --------------------------------------------------------------------------- across papers
+@dataclass(frozen=True)
+class PublishedResult:
+    """One published summary number (a mean over a benchmark's sets), with the protocol it was measured under.
+
+    Numbers from different protocols (4- vs 20-class ProGAN, threshold 0.5 vs best threshold, retrained or
+    released checkpoints, JPEG-aligned or not) are not comparable; ``protocol`` says which one each is.
+    ``acc`` / ``ap`` / ``auroc`` are percentages as printed, ``None`` where the source prints none.
+    """
+
+    method: str
+    benchmark: str
+    protocol: str
+    source: str
+    acc: float | None = None
+    ap: float | None = None
+    auroc: float | None = None
+    venue: str = ""
+
+
+_FS8_4CLASS = ("trained on 4-class ProGAN (car, cat, chair, horse); mean over ForenSynths' 8 GANs of Table 1; "
+               "accuracy at 0.5")
+_DIFF10 = "trained on 4-class ProGAN; mean over 10 diffusion subsets (UnivFD's and DIRE's test sets); accuracy at 0.5"
+_AIGC16 = "AIGCDetectBenchmark: trained on ProGAN, mean accuracy over its 16 test sets"
+_AIGIB2 = "AIGIBench Setting-II: every detector retrained by the benchmark's authors; mean over its subsets"
+
+#: Published means that place the three papers among other detectors. Every value was read where ``source``
+#: says; the ForenSynths rows of NPR, LGrad and UnivFD equal the "Mean" column of ``npr_table1``.
+CROSS_PAPER: tuple[PublishedResult, ...] = (
+    PublishedResult("CNNDetection", "ForenSynths (8 GANs)", _FS8_4CLASS, "Michel-liu/FatFormer README table",
+                    acc=67.1, ap=86.9, venue="CVPR 2020"),
+    PublishedResult("LGrad", "ForenSynths (8 GANs)", _FS8_4CLASS,
+                    "Michel-liu/FatFormer README; chuangchuangtan/NPR-DeepfakeDetection README (HTML-commented table)",
+                    acc=86.1, ap=91.5, venue="CVPR 2023"),
+    PublishedResult("UnivFD", "ForenSynths (8 GANs)", _FS8_4CLASS,
+                    "Michel-liu/FatFormer README; chuangchuangtan/NPR-DeepfakeDetection README",
+                    acc=89.1, ap=98.3, venue="CVPR 2023"),
+    PublishedResult("FreqNet", "ForenSynths (8 GANs)", _FS8_4CLASS, "FerretNet README figure (results_1.png)",
+                    acc=91.5, ap=98.5, venue="AAAI 2024"),
+    PublishedResult("NPR", "ForenSynths (8 GANs)", _FS8_4CLASS, "chuangchuangtan/NPR-DeepfakeDetection README",
+                    acc=92.5, ap=96.1, venue="CVPR 2024"),
+    PublishedResult("FerretNet", "ForenSynths (8 GANs)", _FS8_4CLASS,
+                    "FerretNet README, docs/results/ForenSynths.txt", acc=95.9, ap=99.3, venue="NeurIPS 2025"),
+    PublishedResult("FatFormer", "ForenSynths (8 GANs)", _FS8_4CLASS, "Michel-liu/FatFormer README",
+                    acc=98.4, ap=99.7, venue="CVPR 2024"),
+    PublishedResult("NPR (user retrain)", "ForenSynths (8 GANs)",
+                    _FS8_4CLASS + "; retrained by a user with the official command",
+                    "chuangchuangtan/NPR-DeepfakeDetection issue #26", acc=79.7, ap=92.3),
+    PublishedResult("UnivFD", "diffusion (10 subsets)", _DIFF10,
+                    "FerretNet README figure (results_2.png); the FatFormer README has the same three baselines",
+                    acc=85.4, ap=94.6, venue="CVPR 2023"),
+    PublishedResult("LGrad", "diffusion (10 subsets)", _DIFF10,
+                    "FerretNet README figure (results_2.png); the FatFormer README has the same three baselines",
+                    acc=89.4, ap=97.7, venue="CVPR 2023"),
+    PublishedResult("NPR", "diffusion (10 subsets)", _DIFF10,
+                    "FerretNet README figure (results_2.png); the FatFormer README has the same three baselines",
+                    acc=94.9, ap=97.3, venue="CVPR 2024"),
+    PublishedResult("FatFormer", "diffusion (10 subsets)", _DIFF10, "FerretNet README figure (results_2.png)",
+                    acc=95.0, ap=98.8, venue="CVPR 2024"),
+    PublishedResult("NPR", "AIGCDetectBenchmark (16 sets)",
+                    _AIGC16 + "; NPR's model_epoch_last_3090.pth at native size",
+                    "chuangchuangtan/NPR-DeepfakeDetection README", acc=91.7, venue="CVPR 2024"),
+    PublishedResult("UnivFD", "AIGCDetectBenchmark (16 sets)", _AIGC16,
+                    "chuangchuangtan/NPR-DeepfakeDetection README", acc=78.43, venue="CVPR 2023"),
+    PublishedResult("LGrad", "AIGCDetectBenchmark (16 sets)", _AIGC16,
+                    "chuangchuangtan/NPR-DeepfakeDetection README", acc=75.34, venue="CVPR 2023"),
+    PublishedResult("CNNDetection", "AIGCDetectBenchmark (16 sets)", _AIGC16 + " (printed as CNNSpot)",
+                    "chuangchuangtan/NPR-DeepfakeDetection README", acc=70.78, venue="CVPR 2020"),
+    PublishedResult("CNNDetection", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=54.9, ap=67.0, venue="CVPR 2020"),
+    PublishedResult("LGrad", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=62.9, ap=66.6, venue="CVPR 2023"),
+    PublishedResult("NPR", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=67.9, ap=73.9, venue="CVPR 2024"),
+    PublishedResult("UnivFD", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=72.5, ap=75.6, venue="CVPR 2023"),
+    PublishedResult("AIDE", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=77.6, ap=82.7, venue="ICLR 2025"),
+    PublishedResult("Effort", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=77.1, ap=87.2, venue="ICML 2025"),
+    PublishedResult("SAFE", "AIGIBench Setting-II", _AIGIB2, "HorizonTEL AIGIBench README",
+                    acc=78.1, ap=83.6, venue="KDD 2025"),
+    PublishedResult("Effort", "UnivFD test suite (19 sets)",
+                    "UnivFD's protocol: trained on 20-class ProGAN; mean over the 19 sets; accuracy at 0.5",
+                    "YZY-stack/Effort-AIGI-Detection results files", acc=95.17, ap=99.34, venue="ICML 2025"),
+    PublishedResult("DINOv2 L/14", "AI-GenBench",
+                    "AI-GenBench's temporal protocol (train on older generators, test on newer), JPEG QF 50-100 "
+                    "at evaluation; AUROC leaderboard", "MI-BioLab AI-GenBench leaderboard", auroc=94.24),
+    PublishedResult("CLIP L/14", "AI-GenBench",
+                    "AI-GenBench's temporal protocol (train on older generators, test on newer), JPEG QF 50-100 "
+                    "at evaluation; AUROC leaderboard", "MI-BioLab AI-GenBench leaderboard", auroc=92.04),
+)
+
+
+@dataclass(frozen=True)
+class PublishedFinding:
+    """A published measurement of a shortcut (format, size, threshold): what was changed and what it did."""
+
+    topic: str
+    finding: str
+    source: str
+
+
+#: Shortcut evidence, each as its source states it (percentages as printed).
+SHORTCUTS: tuple[PublishedFinding, ...] = (
+    PublishedFinding("format (JPEG vs PNG)",
+                     "GenImage's reals are JPEG (typically quality 96), its fakes PNG at fixed sizes; JPEG-ing every "
+                     "fake at quality 96 and filtering reals by size raises cross-generator accuracy by more than 11 "
+                     "points (ResNet-50 trained on SD v1.4: BigGAN 91.39%, +40.58)",
+                     "Grommelt et al., \"Fake or JPEG?\", arXiv 2403.17608 (gendetection/UnbiasedGenImage)"),
+    PublishedFinding("format (JPEG vs PNG)",
+                     "re-saving the fakes as JPEG q95 drops the DIRE checkpoint to Acc 50.1%, AP 66.6% (real acc "
+                     "100%, fake acc 0.2%): it had learned \"PNG = fake\"", "ZhendongWang6/DIRE issue #11"),
+    PublishedFinding("format (JPEG vs PNG)",
+                     "LSUN reals are JPEG q75; swapping them for PNG FFHQ gives 56.64% real accuracy",
+                     "Ouxiang-Li/SAFE issue #7"),
+    PublishedFinding("format (JPEG vs PNG)",
+                     "re-evaluated with quality-96 JPEG fakes, NPR scores 53.1 on AIGCDetectBenchmark (91.7 in NPR's "
+                     "README; the checkpoints may differ)", "roy-ch/Dual-Data-Alignment README"),
+    PublishedFinding("size (resizing)",
+                     "resizing destroys NPR's traces; the authors tile (translate_duplicate) instead of resizing on "
+                     "GenImage", "chuangchuangtan/NPR-DeepfakeDetection issue #23"),
+    PublishedFinding("size (resizing)", "cropping instead of down-sampling: +4.5% accuracy", "Ouxiang-Li/SAFE"),
+    PublishedFinding("size (resizing)", "no resizing at all: 504-pixel crops", "grip-unina/B-Free"),
+    PublishedFinding("threshold (calibration at 0.5)",
+                     "detectors are often mis-calibrated at 0.5 while AP stays high; the real set must match the "
+                     "generator's training data", "PeterWang512/CNNDetection issues #2 and #14"),
+    PublishedFinding("threshold (calibration at 0.5)",
+                     "the best-threshold accuracy is reported, and called \"oracle\"", "mever-team/sidbench"),
+)
+
+
+def cross_paper_table(benchmark: str | None = None) -> pd.DataFrame:
+    """``CROSS_PAPER`` as a table (one row per method and benchmark), optionally of one benchmark only."""
+    rows = [r for r in CROSS_PAPER if benchmark is None or r.benchmark == benchmark]
+    if not rows:
+        known = sorted({r.benchmark for r in CROSS_PAPER})
+        raise KeyError(f"no published results for benchmark {benchmark!r}; known: {', '.join(known)}")
+    df = pd.DataFrame([{"method": r.method, "venue": r.venue, "benchmark": r.benchmark, "acc": r.acc, "ap": r.ap,
+                        "auroc": r.auroc, "protocol": r.protocol, "source": r.source} for r in rows])
+    df[["acc", "ap", "auroc"]] = df[["acc", "ap", "auroc"]].astype(float)
+    df.attrs.update(units="percent", notes="protocols differ between rows; compare only rows of one benchmark")
+    return df
