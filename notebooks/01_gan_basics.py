@@ -1,28 +1,35 @@
 # %% [markdown]
-# # 01 · GAN basics and the mini benchmark
+# # 01 · GAN basics, the generators of the benchmarks, and the mini benchmark
 #
-# **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
+# **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md). A
+# **generator** is one model that makes fakes; a **family** is a group of generators that make
+# images the same way (here: `dcgan`, `autoencoder`, `upsample_only`).
 #
 # ## 简要介绍
-# 本课从零讲解生成对抗网络（GAN）：极小极大目标与非饱和损失、DCGAN 结构，并在 CPU 上现场训练一个小 DCGAN（损失曲线与样本网格）。随后说明为什么**上采样层会留下痕迹**：转置卷积核重叠不均匀产生棋盘格，最近邻/双线性插值产生复制与平滑的周期结构，并在高通残差的平均频谱中看到这些痕迹。最后展示 dfdlab 如何用自己训练的生成器（四种上采样方式的 DCGAN、自编码器、仅上采样伪造）构建后续各课使用的**迷你基准**（mini-ForenSynths），并给出构建时间与规模。
+# 本课从零讲解生成对抗网络（GAN）：极小极大目标与非饱和损失、DCGAN 结构，并在 CPU 上现场训练一个小 DCGAN（损失曲线与样本网格）。随后说明为什么**上采样层会留下痕迹**：转置卷积核重叠不均匀产生棋盘格，最近邻/双线性插值产生复制与平滑的周期结构。接着介绍基准里真正出现的生成器：ProGAN 的渐进式增长、StyleGAN 的映射网络与调制卷积，以及扩散模型（前向加噪、逐步去噪、潜在扩散经 VAE 解码）。最后展示 dfdlab 如何用自己训练的生成器（四种上采样方式的 DCGAN、自编码器、仅上采样伪造）构建后续各课使用的**迷你基准**（mini-ForenSynths），并在高通残差的平均频谱中看到这些痕迹。
 #
 # ## Summary
 # We build a GAN from the objective up: the minimax game and the non-saturating loss, the DCGAN
 # architecture, and a short live training run on the CPU (loss curves, sample grids). Then we
 # look at *why up-sampling leaves traces*: uneven kernel overlap in transposed convolutions
-# (checkerboards), copies from nearest-neighbour and smoothing from bilinear up-sampling, and how
-# all of this shows up in the average spectrum of high-pass residuals. Finally we show how the lab
-# turns its own small generators (DCGANs with four up-sampling layers, an autoencoder, and
-# up-sampling-only fakes) into the **mini benchmark** every later lesson trains and tests on.
+# (checkerboards), copies from nearest-neighbour and smoothing from bilinear up-sampling. We meet
+# the generators the published benchmarks are made of: ProGAN (progressive growing), StyleGAN
+# (mapping network, modulated convolutions) and diffusion models (forward noising, denoising,
+# latent diffusion decoded through a VAE). Finally we show how the lab turns its own small
+# generators (DCGANs with four up-sampling layers, an autoencoder, and up-sampling-only fakes)
+# into the **mini benchmark** every later lesson trains and tests on, and how all of this shows
+# up in the average spectrum of high-pass residuals.
 #
 # **What you will learn**
-# - the GAN objective (minimax, non-saturating) and the DCGAN recipe, in code (`dfdlab.gan`);
+# - 核心创新点 and 网络框架 of GAN and DCGAN; the GAN objective (minimax, non-saturating) in code (`dfdlab.gan`);
 # - why up-sampling layers leave periodic traces, and how to see them in the frequency domain (`dfdlab.viz.frequency`);
+# - ProGAN's progressive growing, StyleGAN's mapping network and modulated convolutions, and the diffusion
+#   forward process $q(x_t\mid x_0)$, the denoising step and latent-diffusion decoding;
 # - how the mini benchmark is built, split and laid out (`dfdlab.data.build_mini`).
 #
-# **Runtime.** quick (CPU, 2 cores): about a minute, plus the mini build if it is not cached yet
-# (a few minutes, once; the tests build it first). full (GPU): a few minutes; the longer GAN
-# training is the only difference.
+# **Runtime.** quick (CPU, 2 cores): 37 s once the mini benchmark is cached (measured under pytest
+# on a busy 2-core machine); the first build of the mini benchmark adds about 1.5 min, once (the
+# tests build it first). full (GPU): about 10 min; the longer GAN training is the only difference.
 
 # %%
 import time
@@ -48,7 +55,28 @@ if cfg.threads:
 dfdlab.seed_everything(0)
 
 # %% [markdown]
+# ## 核心创新点 · The core idea (GAN, DCGAN)
+#
+# **中文要点**
+# - GAN 的核心创新：不写出图像的概率密度，而是让**判别器**去学习"真假之分"，生成器以骗过判别器为目标——一个可微的双人博弈。
+# - DCGAN 的核心创新：一套让 GAN 稳定训练的**全卷积配方**（步长卷积代替池化、BatchNorm、ReLU/LeakyReLU、Adam β₁=0.5）；其中**步长为 2 的上采样层**正是后面各课检测器所抓的痕迹来源。
+# - 本课之后的每个检测器，都是在回答："生成器在图像里留下了什么判别器没能消除的东西？"
+#
+# - **GAN** (Goodfellow et al., NeurIPS 2014): no likelihood, no Markov chain. A *discriminator* $D$
+#   is trained to tell real from generated images and the *generator* $G$ is trained to fool it;
+#   the loss of $G$ is whatever $D$ has learned so far. At the game's optimum $p_g = p_\text{data}$.
+# - **DCGAN** (Radford et al., ICLR 2016): an all-convolutional recipe that made this game train
+#   reliably on images: strided convolutions instead of pooling, **stride-2 up-sampling** layers in
+#   $G$, BatchNorm, ReLU/Tanh in $G$, LeakyReLU in $D$, Adam with $\beta_1=0.5$. Every generator
+#   in this course, up to the VAE decoder of Stable Diffusion, still ends in such ×2 up-sampling
+#   stages, and that is the trace the detectors of lessons 04–07 look for.
+#
 # ## 1. The GAN objective
+#
+# **中文要点**
+# - 目标函数是极小极大博弈：$D$ 最大化对真假的对数似然，$G$ 最小化它；固定 $G$ 时最优判别器给出 JS 散度。
+# - 训练初期 $D(G(z))\approx 0$，原始目标 $\log(1-D(G(z)))$ 梯度几乎为零，所以实践中用**非饱和损失** $-\log D(G(z))$。
+# - 下面的图把两种损失的梯度画在一起，并用 assert 检查非饱和梯度确实大得多。
 #
 # A generator $G$ maps noise $z \sim p_z$ to images; a discriminator $D$ outputs the probability
 # that its input is real. Goodfellow et al. (2014, Eq. 1) write the game as
@@ -85,7 +113,12 @@ print(f"when D(G(z)) = 0.01 the non-saturating gradient is {ratio_ns_mm:.0f}x la
 assert ratio_ns_mm > 50
 
 # %% [markdown]
-# ## 2. DCGAN
+# ## 2. DCGAN and its 网络框架 (architecture)
+#
+# **中文要点**
+# - 生成器：噪声 $z$ 经一次投影成为 4×4 特征图，再经过**四个 ×2 上采样阶段**到 64×64；判别器是它的镜像（四个步长 2 的卷积）。
+# - dfdlab 把"上采样层"做成参数：转置卷积、最近邻、双线性、像素重排（pixel shuffle）——这一个选择决定了图像里留下什么痕迹。
+# - 下面的框架图是从真实网络的前向传播量出来的每层形状，不是手画的。
 #
 # DCGAN (Radford et al., ICLR 2016) fixed a recipe that made GANs train reliably: no pooling
 # (strided convolutions in $D$, **stride-2 up-sampling** in $G$), BatchNorm, ReLU in $G$ (Tanh at the
@@ -105,7 +138,56 @@ display(pd.DataFrame(rows))
 print(gan.Discriminator(ndf=cfg.ngf))
 
 # %% [markdown]
+# **网络框架 · The DCGAN architecture, drawn from the network itself.** We run one batch through
+# `gan.Generator` and `gan.Discriminator` and record the shape after every convolution; each box
+# is one feature map, its height proportional to its spatial size, its label `channels × H × W`.
+
+# %%
+def feature_shapes(net, x):
+    """Shapes after every (transposed) convolution / up-sampling block of ``net`` for input ``x``."""
+    shapes, hooks = [tuple(x.shape[1:])], []
+    for m in net.net:
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Sequential)):
+            hooks.append(m.register_forward_hook(lambda _m, _i, out: shapes.append(tuple(out.shape[1:]))))
+    with torch.no_grad():
+        net(x)
+    for h in hooks:
+        h.remove()
+    return shapes
+
+
+def draw_stack(ax, shapes, y0, title, edge):
+    """One row of boxes, one per feature map, joined by arrows."""
+    for i, (c, h, w) in enumerate(shapes):
+        height = 0.25 + 0.75 * np.log2(max(h, 1) + 1) / np.log2(65)
+        ax.add_patch(plt.Rectangle((i * 1.6, y0 - height / 2), 1.1, height, fc="white", ec=edge, lw=1.5))
+        ax.text(i * 1.6 + 0.55, y0, f"{c}\n×{h}×{w}", ha="center", va="center", fontsize=7)
+        if i:
+            ax.annotate("", (i * 1.6, y0), (i * 1.6 - 0.5, y0), arrowprops={"arrowstyle": "->"})
+    ax.text(-0.3, y0, title, ha="right", va="center", fontsize=9)
+
+
+G_arch, D_arch = gan.Generator(ngf=cfg.ngf, upsample="transposed"), gan.Discriminator(ndf=cfg.ngf)
+g_shapes = feature_shapes(G_arch, torch.randn(2, G_arch.nz, 1, 1))
+d_shapes = feature_shapes(D_arch, torch.zeros(2, 3, 64, 64))
+fig, ax = plt.subplots(figsize=(10, 3.2))
+draw_stack(ax, g_shapes, 1.6, "G: z → image\n(4 × up ×2)", "tab:blue")
+draw_stack(ax, d_shapes, 0.0, "D: image → logit\n(4 × stride 2)", "tab:red")
+ax.set_xlim(-2.6, 1.6 * max(len(g_shapes), len(d_shapes)))
+ax.set_ylim(-0.8, 2.4)
+ax.axis("off")
+ax.set_title(f"DCGAN as built by dfdlab.gan (ngf = ndf = {cfg.ngf})")
+plt.show()
+print("G:", " -> ".join("x".join(map(str, s)) for s in g_shapes))
+print("D:", " -> ".join("x".join(map(str, s)) for s in d_shapes))
+
+# %% [markdown]
 # ## 3. Training a DCGAN on the CPU
+#
+# **中文要点**
+# - 在迷你基准的训练照片上随机裁出 64×64 小块，训练一个转置卷积 DCGAN：每步一次 $D$ 更新、一次 $G$ 更新。
+# - 看两条曲线：损失，以及 $D(x)$ 与 $D(G(z))$；它们来回拉锯说明博弈在进行。
+# - 一百多步后样本只是色块和纹理，但它们已经是**真正的 GAN 输出**：每个像素都经过了四次 ×2 上采样。
 #
 # We train the transposed-convolution DCGAN on random 64×64 crops of the bundled photographs
 # (the *train* photos of the mini benchmark). `train_gan` runs one $D$ step and one $G$ step per
@@ -151,6 +233,11 @@ assert np.isfinite(h[["loss_D", "loss_G"]].values).all()
 #
 # ## 4. Why up-sampling leaves traces
 #
+# **中文要点**
+# - 转置卷积（$k=4, s=2$）把输出分成四个"相位"（奇偶行 × 奇偶列），每个相位由自己的 2×2 子核计算，子核不一致就会出现周期为 2 的棋盘格。
+# - 最近邻上采样把一个像素复制成 2×2 块，双线性上采样让奇数位置成为邻居的函数——这正是 NPR（第 05 课）测量的东西。
+# - 两个 assert 检查：四个相位的均值等于四个子核之和；最近邻输出的 NPR 残差恰好为零。
+#
 # **Transposed convolution.** A stride-$s$ transposed convolution stamps a $k\times k$ kernel at
 # every $s$-th output pixel. If $k$ is not divisible by $s$, output pixels receive different
 # numbers of taps: a **checkerboard** (Odena et al., Distill 2016). With DCGAN's $k=4, s=2$ the
@@ -194,14 +281,254 @@ print("mean |NPR|: real %.4f, nearest %.4f, bilinear %.4f" % tuple(float(npr_lik
 assert float(npr_like(ups["nearest"]).abs().max()) == 0.0
 
 # %% [markdown]
+# ## 4b. The generators of ForenSynths: ProGAN and StyleGAN
+#
+# **中文要点**
+# - ProGAN 的核心创新是**渐进式增长**：从 4×4 开始训练，每次加一个 ×2 阶段直到 1024×1024，新层用 α 从 0 到 1 平滑"淡入"。CNNDetection 的训练集就是 20 类 LSUN 上的 ProGAN 图片。
+# - StyleGAN 的核心创新是**映射网络**：8 层 MLP 把 $z$ 变成中间潜码 $w$，再经仿射变换成为每一层的"风格"；StyleGAN2 用**调制卷积**（先按风格缩放卷积核，再解调归一化）代替 AdaIN。
+# - 两者最后都靠一串 ×2 上采样得到图像，所以它们和我们的小 DCGAN 面对的是同一个检测问题；LGrad（第 06 课）用的"变换模型"就是 StyleGAN 的判别器。
+#
+# The detectors of this course are trained on **ProGAN** images (ForenSynths: 720k ProGAN images of
+# 20 LSUN classes; CNNDetection, UnivFD, NPR and LGrad all train on it or on 4 of its classes) and
+# tested on other generators, among them **StyleGAN** and **StyleGAN2**. Both are GANs with the
+# same objective as section 1; what they changed is the architecture and how it is trained.
+#
+# **ProGAN** (Karras et al., ICLR 2018), 核心创新点: *progressive growing*. $G$ and $D$ start at 4×4;
+# when training at one resolution has settled, a ×2 stage is added to both (nearest-neighbour ×2
+# then two 3×3 convolutions in $G$, average-pool ÷2 in $D$) until 1024×1024. A new stage is *faded
+# in*: the output is $(1-\alpha)\cdot\mathrm{up}_2(\mathrm{toRGB}_\text{old}(h)) + \alpha\cdot
+# \mathrm{toRGB}_\text{new}(\mathrm{block}(\mathrm{up}_2(h)))$ with $\alpha$ growing from 0 to 1, so the
+# high-resolution layers never see a sudden jump. The paper adds pixelwise feature normalisation,
+# a minibatch-standard-deviation feature in $D$ and an equalised learning rate. The figure's right
+# panel computes the fade-in on a real crop: at $\alpha=0$ the output is the 32×32 image copied into
+# 2×2 blocks (a pure nearest-neighbour trace), at $\alpha=1$ it is the new stage's output.
+
+# %%
+from matplotlib.patches import FancyBboxPatch
+
+
+def box(ax, xy, text, w=1.5, h=0.55, fc="white", ec="black", fontsize=7):
+    """A rounded box centred at ``xy`` (schematics of this lesson)."""
+    ax.add_patch(FancyBboxPatch((xy[0] - w / 2, xy[1] - h / 2), w, h, boxstyle="round,pad=0.04", fc=fc, ec=ec))
+    ax.text(xy[0], xy[1], text, ha="center", va="center", fontsize=fontsize)
+
+
+def arrow(ax, a, b, text="", fontsize=6):
+    ax.annotate("", b, a, arrowprops={"arrowstyle": "->", "lw": 1})
+    if text:
+        ax.text((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 0.12, text, ha="center", fontsize=fontsize)
+
+
+def progan_fade_in(h_low, h_new, alpha):
+    """ProGAN's fade-in (Sec. 3): blend the old output up-sampled x2 with the new stage's output."""
+    return (1 - alpha) * torch.nn.functional.interpolate(h_low, scale_factor=2, mode="nearest") + alpha * h_new
+
+
+fig = plt.figure(figsize=(11, 3.2))
+ax = fig.add_axes([0.0, 0.0, 0.55, 1.0])
+for i, res in enumerate([4, 8, 16, 32, 64, "…", 1024]):
+    size = 0.25 + 0.12 * i
+    ax.add_patch(plt.Rectangle((i * 1.1, 1.2 - size / 2), size, size, fc="tab:blue", alpha=0.25, ec="tab:blue"))
+    ax.text(i * 1.1 + size / 2, 0.55, f"{res}²" if res != "…" else res, ha="center", fontsize=8)
+arrow(ax, (0, 0.2), (7.2, 0.2), "training time: one ×2 stage added at a time (G and D grow together)")
+box(ax, (1.0, 2.35), "old output h\n(32×32)", w=1.4)
+box(ax, (3.0, 2.75), "up ×2 → toRGB_old", w=1.9)
+box(ax, (3.0, 1.95), "up ×2 → 2 conv 3×3 → toRGB_new", w=2.6)
+box(ax, (5.6, 2.35), "(1−α)·old + α·new\n(64×64)", w=1.9, fc="#fff3d6")
+arrow(ax, (1.7, 2.45), (2.05, 2.7))
+arrow(ax, (1.7, 2.25), (1.7, 1.95))
+arrow(ax, (3.95, 2.75), (4.65, 2.45), "1−α")
+arrow(ax, (4.3, 1.95), (4.65, 2.25), "α")
+ax.set_xlim(-0.3, 7.6)
+ax.set_ylim(0, 3.2)
+ax.axis("off")
+ax.set_title("ProGAN: progressive growing with fade-in", fontsize=9)
+x_hi = images[:1]
+x_lo = torch.nn.functional.avg_pool2d(x_hi, 2)
+for j, alpha in enumerate([0.0, 0.5, 1.0]):
+    a = fig.add_axes([0.57 + j * 0.145, 0.2, 0.13, 0.6])
+    a.imshow(((progan_fade_in(x_lo, x_hi, alpha)[0].permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy())
+    a.set_title(f"fade-in α = {alpha}", fontsize=8)
+    a.axis("off")
+plt.show()
+faded0 = progan_fade_in(x_lo, x_hi, 0.0)
+print(f"alpha = 0: mean |NPR| of the faded output {float(npr_like(faded0).abs().mean()):.4f} "
+      f"(a nearest-neighbour copy), alpha = 1: {float(npr_like(x_hi).abs().mean()):.4f} (the new stage)")
+assert float(npr_like(faded0).abs().max()) == 0.0
+
+# %% [markdown]
+# **StyleGAN** (Karras et al., CVPR 2019), 核心创新点: a *mapping network* $f$, an 8-layer MLP, turns
+# $z$ into an intermediate latent $w\in\mathbb{R}^{512}$; a learned affine map $A$ turns $w$ into a
+# *style* per layer, which scales and shifts the feature maps (AdaIN). The synthesis network starts
+# from a learned constant 4×4 tensor instead of $z$, adds per-pixel noise ($B$) in every layer, and
+# up-samples ×2 per stage (bilinear, i.e. up-sampling followed by a [1, 2, 1] low-pass filter).
+# **StyleGAN2** (Karras et al., CVPR 2020) replaces AdaIN by a **modulated convolution**: the style
+# $s$ scales the input channels of the kernel, $w'_{ijk}=s_i\,w_{ijk}$, and *demodulation*
+# $w''_{ijk}=w'_{ijk}/\sqrt{\sum_{i,k}{w'_{ijk}}^2+\epsilon}$ restores unit output variance, which removed
+# StyleGAN's "droplet" artefacts. The cell below computes both on random weights: without
+# demodulation the output's spread follows the style's scale, with it the output stays at about 1.
+
+# %%
+def modulated_conv_weight(weight, style, demodulate=True, eps=1e-8):
+    """StyleGAN2's modulated convolution weight (Sec. 2.2, Eq. 1 and 3): scale inputs by ``style``, then demodulate."""
+    w = weight * style.view(1, -1, 1, 1)
+    if demodulate:
+        w = w / torch.sqrt((w ** 2).sum(dim=(1, 2, 3), keepdim=True) + eps)
+    return w
+
+
+fig, ax = plt.subplots(1, 2, figsize=(11, 3.0), gridspec_kw={"width_ratios": [1.5, 1]})
+a = ax[0]
+box(a, (0.6, 2.6), "z (512)")
+box(a, (0.6, 1.7), "mapping f:\n8 × FC", fc="#e8f0ff")
+box(a, (0.6, 0.8), "w (512)")
+arrow(a, (0.6, 2.3), (0.6, 2.0))
+arrow(a, (0.6, 1.4), (0.6, 1.1))
+box(a, (2.6, 2.6), "const 4×4", fc="#eeeeee")
+for k, (label, y) in enumerate([("mod/demod conv 3×3\n+ noise B", 1.9), ("up ×2 → mod/demod conv\n+ noise B", 1.1),
+                                ("… up to 1024² → toRGB", 0.3)]):
+    box(a, (2.6, y), label, w=2.1, fc="#fff3d6")
+    arrow(a, (2.6, y + 0.55 if k else 2.3), (2.6, y + 0.3))
+    arrow(a, (1.35, 0.8), (1.55, y), "A → s" if k == 0 else "")
+a.set_xlim(-0.3, 4.0)
+a.set_ylim(0, 3.0)
+a.axis("off")
+a.set_title("StyleGAN / StyleGAN2: mapping network and synthesis network", fontsize=9)
+torch.manual_seed(0)
+weight = torch.randn(16, 32, 3, 3) / (32 * 9) ** 0.5  # 16 output, 32 input channels
+feat = torch.randn(8, 32, 16, 16)
+spread = {}
+for scale in (0.25, 1.0, 4.0):
+    style = scale * (1 + 0.3 * torch.randn(32)).abs()
+    for demod in (False, True):
+        out = torch.nn.functional.conv2d(feat, modulated_conv_weight(weight, style, demod), padding=1)
+        spread[(scale, demod)] = float(out.std())
+spread_table = pd.DataFrame({"modulation only": {f"style x{s}": spread[(s, False)] for s in (0.25, 1.0, 4.0)},
+                             "modulation + demodulation": {f"style x{s}": spread[(s, True)] for s in (0.25, 1.0, 4.0)}})
+spread_table.plot.bar(ax=ax[1], color=["tab:gray", "tab:orange"])
+ax[1].set_ylabel("std of the conv output")
+ax[1].legend(fontsize=7)
+ax[1].tick_params(axis="x", rotation=0)
+plt.tight_layout()
+plt.show()
+print("output std without / with demodulation:", {s: (round(spread[(s, False)], 3), round(spread[(s, True)], 3)) for s in (0.25, 1.0, 4.0)})
+w_demod = modulated_conv_weight(weight, 4.0 * torch.ones(32))
+assert torch.allclose((w_demod ** 2).sum(dim=(1, 2, 3)), torch.ones(16), atol=1e-5)  # Eq. 3: unit norm per output channel
+
+# %% [markdown]
+# ## 4c. Diffusion models: forward noising, denoising, and latent diffusion decoded through a VAE
+#
+# **中文要点**
+# - 前向过程：$q(x_t\mid x_0)=\mathcal N(\sqrt{\bar\alpha_t}\,x_0,\;(1-\bar\alpha_t)I)$，一步就能把真实图像加噪到任意时刻 $t$；$t$ 越大，图像越接近纯噪声。
+# - 去噪：网络 $\epsilon_\theta(x_t,t)$ 学习预测加入的噪声，生成时从纯噪声出发一步步去噪。
+# - 潜在扩散（Stable Diffusion）在 VAE 的 8 倍下采样潜空间里去噪，最后由 **VAE 解码器**（三个 ×2 上采样阶段）变回像素——所以扩散图像同样带有上采样痕迹，迷你基准的 `autoencoder` 和 `upsample_only` 生成器就是这种解码器的小替代品。
+#
+# UnivFD's and NPR's headline claims are about images from diffusion models (UnivFD's test suite
+# adds guided diffusion, three LDM, three Glide settings and DALL-E to ForenSynths; NPR tests on
+# DiffusionForensics: ADM, DDPM, IDDPM, LDM, PNDM, SD v1/v2, VQ-Diffusion). A diffusion model is
+# not a GAN:
+#
+# - **Forward process** (DDPM, Ho et al., NeurIPS 2020): add Gaussian noise in $T=1000$ small steps,
+#   $q(x_t\mid x_{t-1})=\mathcal N(\sqrt{1-\beta_t}\,x_{t-1},\beta_t I)$ with $\beta_t$ rising linearly from
+#   $10^{-4}$ to $0.02$. In closed form $q(x_t\mid x_0)=\mathcal N(\sqrt{\bar\alpha_t}\,x_0,(1-\bar\alpha_t)I)$,
+#   $\bar\alpha_t=\prod_{s\le t}(1-\beta_s)$, i.e. $x_t=\sqrt{\bar\alpha_t}\,x_0+\sqrt{1-\bar\alpha_t}\,\epsilon$.
+# - **Denoising**: a U-Net $\epsilon_\theta(x_t,t)$ is trained with $\lVert\epsilon-\epsilon_\theta(x_t,t)\rVert^2$;
+#   sampling starts from $x_T\sim\mathcal N(0,I)$ and steps back,
+#   $x_{t-1}=\frac{1}{\sqrt{\alpha_t}}\big(x_t-\frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\epsilon_\theta(x_t,t)\big)+\sigma_t z$.
+# - **Latent diffusion** (Rombach et al., CVPR 2022; Stable Diffusion): an autoencoder $E$/$D$ with
+#   down-sampling factor $f=8$ maps a 512×512 image to a 4×64×64 latent; the diffusion runs on the
+#   latent, and the image is $D(z_0)$. The decoder $D$ up-samples ×8 in three ×2 stages
+#   (nearest-neighbour ×2, then convolutions), so **every latent-diffusion image passes through a
+#   decoder's up-sampling**, the trace NPR looks for and the one the mini benchmark's `autoencoder`
+#   (three ×2 transposed convolutions) and `upsample_only` (nearest ×2) generators imitate.
+#
+# The figure computes the forward process on one of our real crops, and shows that with the true
+# noise $\epsilon$ (an oracle standing in for a trained $\epsilon_\theta$) the denoising formula
+# $\hat x_0=(x_t-\sqrt{1-\bar\alpha_t}\,\epsilon)/\sqrt{\bar\alpha_t}$ recovers $x_0$ exactly.
+
+# %%
+def ddpm_alpha_bar(T=1000, beta_start=1e-4, beta_end=0.02):
+    """DDPM's linear schedule (Ho et al. 2020, Sec. 4): alpha_bar_t = prod_{s<=t} (1 - beta_s), t = 1..T."""
+    return torch.cumprod(1 - torch.linspace(beta_start, beta_end, T, dtype=torch.float64), 0)
+
+
+def q_sample(x0, t, noise, alpha_bar):
+    """Forward process in closed form, q(x_t | x_0): sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (t is 1-based)."""
+    a = alpha_bar[t - 1].to(x0.dtype)
+    return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def predict_x0(xt, t, eps, alpha_bar):
+    """The denoiser's estimate of x_0 from x_t and a noise prediction eps."""
+    a = alpha_bar[t - 1].to(xt.dtype)
+    return (xt - (1 - a).sqrt() * eps) / a.sqrt()
+
+
+alpha_bar = ddpm_alpha_bar()
+x0 = images[:1].double()
+noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+steps = [1, 50, 100, 250, 500, 1000]
+fig, ax = plt.subplots(1, len(steps) + 1, figsize=(12, 2.2), gridspec_kw={"width_ratios": [1] * len(steps) + [1.6]})
+corr_rows = []
+for a, t in zip(ax[:-1], steps, strict=True):
+    xt = q_sample(x0, t, noise, alpha_bar)
+    a.imshow(((xt[0].permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy())
+    a.set_title(f"t = {t}\nᾱ = {float(alpha_bar[t - 1]):.3f}", fontsize=8)
+    a.axis("off")
+    corr_rows.append({"t": t, "alpha_bar": float(alpha_bar[t - 1]),
+                      "corr(x_t, x_0) measured": float(np.corrcoef(xt.flatten(), x0.flatten())[0, 1]),
+                      "max |x0_hat - x0| (oracle eps)": float((predict_x0(xt, t, noise, alpha_bar) - x0).abs().max())})
+ax[-1].plot(np.arange(1, 1001), alpha_bar.numpy(), label="ᾱ_t (signal)")
+ax[-1].plot(np.arange(1, 1001), 1 - alpha_bar.numpy(), label="1 − ᾱ_t (noise)")
+ax[-1].set_xlabel("t")
+ax[-1].legend(fontsize=7)
+fig.suptitle("forward noising q(x_t | x_0) of a real crop (DDPM linear schedule)", fontsize=9)
+plt.show()
+noising = pd.DataFrame(corr_rows).set_index("t")
+display(noising.round(4))
+assert noising["max |x0_hat - x0| (oracle eps)"].max() < 1e-6  # the denoising formula inverts q(x_t | x_0)
+assert noising["corr(x_t, x_0) measured"].is_monotonic_decreasing
+
+# %% [markdown]
+# **Latent diffusion, schematically, with our own tensors.** Below, the same crop goes through the
+# LDM pipeline with stand-ins: an average-pool ÷8 for the encoder $E$, the forward process on the
+# 8×8 latent, and three nearest ×2 stages for the decoder $D$ (no learned weights; the real $D$ adds
+# convolutions after each ×2). What matters for detection is the last box: whatever the diffusion
+# did in the latent, the pixels come out of ×2 up-sampling stages.
+
+# %%
+z0 = torch.nn.functional.avg_pool2d(x0, 8)
+zt = q_sample(z0, 500, noise[..., :8, :8], alpha_bar)
+decoded = z0
+for _ in range(3):
+    decoded = torch.nn.functional.interpolate(decoded, scale_factor=2, mode="nearest")
+fig, ax = plt.subplots(1, 4, figsize=(10, 2.6))
+for a, (img, title) in zip(ax, [(x0, "x (64×64)"), (z0, "z₀ = E(x): 8×8 latent\n(stand-in: avg-pool ÷8)"),
+                                (zt, "z_t: noised latent (t = 500)\ndiffusion runs here"),
+                                (decoded, "D(z₀): three up ×2 stages\n(stand-in: nearest)")], strict=True):
+    a.imshow(((img[0].permute(1, 2, 0) + 1) / 2).clamp(0, 1).numpy(), interpolation="nearest")
+    a.set_title(title, fontsize=7)
+    a.axis("off")
+fig.suptitle("latent diffusion: E → diffusion on z → decoder D (stand-ins, not Stable Diffusion's weights)", fontsize=9)
+plt.show()
+print(f"decoded {tuple(decoded.shape[-2:])} from a {tuple(z0.shape[-2:])} latent; "
+      f"mean |NPR| of the decoded image {float(npr_like(decoded.float()).abs().mean()):.4f} "
+      f"(the input crop: {float(npr_like(x0.float()).abs().mean()):.4f})")
+
+# %% [markdown]
 # ## 5. The mini benchmark
+#
+# **中文要点**
+# - 迷你基准（mini-ForenSynths）由 dfdlab 自己在 CPU 上构建：四个 DCGAN（每种上采样一个）、一个自编码器、一个"仅上采样"模型，共六个生成器、三个家族。
+# - 只在一个生成器 `dcgan_transposed` 上训练（相当于 ForenSynths 的 ProGAN），在全部六个生成器上测试——这就是后面各课的跨生成器问题。
+# - 照片按来源划分：测试照片从不进入训练；构建结果由种子决定并缓存。
 #
 # `dfdlab.data.build_mini()` trains four DCGANs (one per up-sampling layer) on the real *train*
 # crops, fits an autoencoder (whose decoder uses $k=3, s=2$ transposed convolutions) and an
 # up-sampling-only model (area down ×2, nearest up ×2, a small conv stack), and writes:
 #
 # ```
-# <root>/train/photos/{0_real,1_fake}    real train crops | dcgan_transposed   (the train family, like ProGAN)
+# <root>/train/photos/{0_real,1_fake}    real train crops | dcgan_transposed   (the training generator, like ProGAN)
 # <root>/val/photos/{0_real,1_fake}      real val crops   | dcgan_transposed
 # <root>/test/<generator>/{0_real,1_fake}  real test crops | each of the six generators
 # <root>/models/<generator>.pth          the trained generators (dfdlab.gan.load_pair)
@@ -243,7 +570,12 @@ G_mini, D_mini = gan.load_pair(root / "models" / "dcgan_nearest.pth")
 print("reloaded", G_mini.upsample, "generator; its loss history has", len(gan.load_history(root / "models" / "dcgan_nearest.pth")), "steps")
 
 # %% [markdown]
-# ## 6. Spectra of real crops and of each family
+# ## 6. Spectra of real crops and of each generator
+#
+# **中文要点**
+# - 对高通残差做傅里叶变换，按生成器平均 $\log|\mathcal F|$：×2 上采样会在 $N/2$（以及 $N/4$、$N/8$）处留下网格状亮点，真实图像的频谱是平滑的。
+# - 表中"AP of this one number"只用一个频谱数字区分真假，完全不训练。
+# - 最近邻和仅上采样的伪造反而在 $N/2$ 处**少了**能量，所以单一频谱特征对它们更难——这引出后面各课的检测器。
 #
 # We take a high-pass residual (grey image minus its 3×3 local mean), Fourier-transform it and
 # average $\log|\mathcal{F}|$ over the test images of each generator (`frequency.average_spectrum`).
@@ -284,30 +616,70 @@ ratio = table.loc["dcgan_transposed", "fake / real"]
 print(f"transposed-conv fakes carry {ratio:.1f}x the real crops' relative energy at the up-sampling frequencies")
 assert ratio > 3, ratio
 assert table["AP of this one number"].max() > 0.9
-# the families differ from one another, not only from the real crops
+# the generators differ from one another, not only from the real crops
 half = len(real_all) // 2
 real_vs_real = frequency.spectrum_distance(frequency.average_spectrum(real_all[:half]), frequency.average_spectrum(real_all[half:]))
 pairs = {(a, b): frequency.spectrum_distance(spectra[a], spectra[b]) for a in mini.GENERATORS for b in mini.GENERATORS if a < b}
-print(f"spectrum distance real/real {real_vs_real:.3f}; closest pair of families {min(pairs, key=pairs.get)}: {min(pairs.values()):.3f}")
+print(f"spectrum distance real/real {real_vs_real:.3f}; closest pair of generators {min(pairs, key=pairs.get)}: {min(pairs.values()):.3f}")
 assert min(pairs.values()) > 3 * real_vs_real
 
 # %% [markdown]
-# **What to take away.** The transposed-convolution and pixel-shuffle families are easy for a
+# **What to take away.** The transposed-convolution and pixel-shuffle generators are easy for a
 # spectral feature; nearest and up-sampling-only fakes are much harder, because copying pixels
 # *removes* energy at $N/2$ instead of adding a peak. A detector trained only on `dcgan_transposed`
-# (the train family) may therefore generalise unevenly across the test columns: that is the
+# (the training generator) may therefore generalise unevenly across the test columns: that is the
 # cross-generator question lessons 04–07 ask with UnivFD, NPR and LGrad.
 #
 # Stand-in note: all fakes here are from **our own small generators** (stand-ins for ProGAN,
 # StyleGAN, … of the ForenSynths benchmark); the numbers describe this mini benchmark only.
 #
-# ## 练习 (Exercises)
-# 1. Train the generator with `gan.generator_loss_minimax` instead of the non-saturating loss (copy
+# ## Paper ↔ code
+#
+# **中文要点**
+# - 每个公式或步骤对应一个有名字的函数：论文里的哪一句，代码里就是哪一行。
+# - `dfdlab.*` 是课程包里的实现；标"this lesson"的是本课里定义的几行演示函数（ProGAN、StyleGAN2、扩散模型不在 dfdlab 中训练）。
+#
+# | paper, section | step | code |
+# |---|---|---|
+# | GAN (Goodfellow et al. 2014), Eq. 1 | minimax value $V(D,G)$; $D$'s loss | `dfdlab.gan.discriminator_loss`, `dfdlab.gan.generator_loss_minimax` |
+# | GAN, Sec. 3 | non-saturating generator loss $-\log D(G(z))$ | `dfdlab.gan.generator_loss_nonsaturating` |
+# | GAN, Alg. 1 | one $D$ step, then one $G$ step | `dfdlab.gan.train.adversarial_step`, `dfdlab.gan.train_gan` |
+# | DCGAN (Radford et al. 2016), Sec. 3 | all-convolutional $G$ (4 × ×2 up-sampling, BatchNorm, ReLU, Tanh) and $D$ (stride 2, LeakyReLU 0.2) | `dfdlab.gan.Generator`, `dfdlab.gan.Discriminator`, `dfdlab.gan.dcgan.upsample_block` |
+# | DCGAN, Sec. 4 | weights $\mathcal N(0, 0.02)$; Adam lr $2\cdot10^{-4}$, $\beta_1=0.5$ | `dfdlab.gan.dcgan.dcgan_init`; `train_gan(lr=2e-4, beta1=0.5)` |
+# | Odena et al. 2016 (Distill) | checkerboards from uneven kernel overlap | `dfdlab.viz.frequency.kernel_overlap`, `plot_checkerboard` |
+# | spectral view of up-sampling | average spectrum of high-pass residuals; energy at the up-sampling frequencies | `dfdlab.viz.frequency.highpass_residual`, `average_spectrum`, `upsampling_energy_ratio` |
+# | ProGAN (Karras et al. 2018), Sec. 3 | fade-in of a new ×2 stage | `progan_fade_in` (this lesson) |
+# | StyleGAN2 (Karras et al. 2020), Sec. 2.2 | modulation and demodulation of the kernel | `modulated_conv_weight` (this lesson) |
+# | DDPM (Ho et al. 2020), Sec. 2 and 4 | linear $\beta$ schedule, $\bar\alpha_t$; $q(x_t\mid x_0)$; $\hat x_0$ from $\epsilon$ | `ddpm_alpha_bar`, `q_sample`, `predict_x0` (this lesson) |
+# | LDM (Rombach et al. 2022), Sec. 3 | encoder ÷8, diffusion on the latent, decoder ×8 | schematic with stand-ins (this lesson); the mini benchmark's `autoencoder` generator: `dfdlab.gan.AutoEncoder` |
+# | the mini benchmark | six generators, split by source photo, ForenSynths layout | `dfdlab.data.build_mini`, `dfdlab.data.mini.GENERATORS` |
+#
+# ## 练习 · Exercises
+#
+# **中文要点**
+# - 练习按本课顺序排列：损失函数、上采样、频谱、生成器结构、扩散模型、迷你基准。
+# - 每题给出要改的函数名，答案都能在几分钟的 CPU 运行里看到。
+#
+# 1. 把非饱和损失换成 `gan.generator_loss_minimax`（仿照 `train_gan` 的循环），前 100 步里 `D_fake` 和样本有什么变化？
+#    Train the generator with `gan.generator_loss_minimax` instead of the non-saturating loss (copy
 #    `train_gan`'s loop): how do `D_fake` and the samples behave in the first 100 steps?
-# 2. Train a `"nearest"` and a `"bilinear"` generator for the same number of steps and compare their
+# 2. 用相同步数训练一个 `"nearest"` 和一个 `"bilinear"` 生成器，用 `frequency.plot_spectra` 比较它们的平均频谱。能量去了哪里？
+#    Train a `"nearest"` and a `"bilinear"` generator for the same number of steps and compare their
 #    average spectra with `frequency.plot_spectra`. Where does the energy go?
-# 3. Change `kernel_overlap(k, s)` to $k=5, s=2$ and $k=6, s=3$. Which settings give an even overlap?
-# 4. Compute `frequency.upsampling_energy_ratio(..., period=2)` instead of 8. Which families lose
+# 3. 把 `kernel_overlap(k, s)` 改成 $k=5, s=2$ 和 $k=6, s=3$。哪些设置的重叠是均匀的？
+#    Change `kernel_overlap(k, s)` to $k=5, s=2$ and $k=6, s=3$. Which settings give an even overlap?
+# 4. 用 `frequency.upsampling_energy_ratio(..., period=2)` 代替 8。哪些生成器不再可分，为什么（想想每个周期看到的是哪一个 ×2 阶段）？
+#    Compute `frequency.upsampling_energy_ratio(..., period=2)` instead of 8. Which generators lose
 #    their separability, and why (think about which ×2 stage each period sees)?
-# 5. Build a second mini benchmark with `dfdlab.data.build_mini(seed=1)` and check that its
+# 5. 在 `progan_fade_in` 里把 α 从 0 扫到 1，画出输出的平均 |NPR| 随 α 的变化。为什么 α 很小时的 ProGAN 输出最像最近邻伪造？
+#    Sweep α from 0 to 1 in `progan_fade_in` and plot the mean |NPR| of the output against α. Why does
+#    a ProGAN output early in a fade-in look most like a nearest-neighbour fake?
+# 6. 在 `modulated_conv_weight` 里去掉解调（`demodulate=False`），把风格放大 100 倍，再叠几层卷积：输出的标准差怎样增长？
+#    Turn demodulation off (`demodulate=False`), scale the style by 100 and stack a few convolutions:
+#    how does the output's standard deviation grow?
+# 7. 对 $t=1,\dots,1000$ 画出实测的 corr$(x_t, x_0)$，与 $\sqrt{\bar\alpha_t}\,\sigma_0/\sqrt{\bar\alpha_t\sigma_0^2+1-\bar\alpha_t}$ 比较（$\sigma_0$ 为裁块的标准差）。
+#    Plot the measured corr$(x_t, x_0)$ for $t=1,\dots,1000$ against
+#    $\sqrt{\bar\alpha_t}\,\sigma_0/\sqrt{\bar\alpha_t\sigma_0^2+1-\bar\alpha_t}$ ($\sigma_0$: the crop's standard deviation).
+# 8. 用 `dfdlab.data.build_mini(seed=1)` 构建第二个迷你基准，检查它的 `sha256` 列与种子 0 不同，而用种子 0 重建完全一致。
+#    Build a second mini benchmark with `dfdlab.data.build_mini(seed=1)` and check that its
 #    `sha256` column differs from seed 0 but a rebuild with seed 0 is identical.
