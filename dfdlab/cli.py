@@ -9,6 +9,10 @@
     dfdlab train ...                   train a detector with its paper's recipe (dfdlab.train.fit)
     dfdlab eval ...                    per-generator table, or a paper's test protocol (--suite)
     dfdlab predict IMAGE...            fake probability of each image
+    dfdlab new-detector NAME           write a detector plugin from the template (dfdlab.plugins)
+
+``--plugin FILE.py`` (any command, repeatable) and ``DFDLAB_PLUGINS`` (files or folders,
+``os.pathsep``-separated) load detector plugins first, so ``--detector`` accepts their names.
 
 ``python -m dfdlab`` runs the same ``main``; so do ``python -m dfdlab.train`` and
 ``torchrun -m dfdlab.train``, as ``dfdlab train``. An error the user can fix (a missing
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from torch.utils.data import ConcatDataset
 
-from . import detectors, evaluate, hub, suites, train
+from . import detectors, evaluate, hub, plugins, suites, train
 from .data.folders import LABEL_FOLDERS, ForenSynths, ImageList, LayoutError, check_layout, generator_sets
 from .data.mini import PRESETS, build_info, build_mini
 from .data.skipping import SkippedImagesWarning, skipped_csv_path
@@ -45,6 +49,12 @@ class UserError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        _load_plugins(argv)
+    except plugins.PluginError as e:
+        print(f"dfdlab: {e}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():
@@ -59,10 +69,28 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _plugin_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plugin", action="append", metavar="FILE.py",
+                   help="load a detector plugin (one .py file, or a folder of them) before the command; "
+                        "repeatable; DFDLAB_PLUGINS does the same (dfdlab new-detector writes one)")
+
+
+def _load_plugins(argv: list[str]) -> list[str]:
+    """Load ``DFDLAB_PLUGINS`` and every ``--plugin`` of ``argv`` before the parser is built."""
+    pre = argparse.ArgumentParser(add_help=False)
+    _plugin_arg(pre)
+    known, _ = pre.parse_known_args(argv)
+    names = plugins.load_env_plugins()
+    for item in known.plugin or []:
+        names += plugins.load_plugins([item])
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dfdlab", description="AI-generated-image detection lab")
+    _plugin_arg(p)
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_doctor, _add_assets, _add_data, _add_train, _add_eval, _add_predict):
+    for add in (_add_doctor, _add_assets, _add_data, _add_train, _add_eval, _add_predict, _add_new_detector):
         add(sub)
     return p
 
@@ -85,7 +113,9 @@ def _existing_dir(path, what: str) -> Path:
 
 def _model_args(p: argparse.ArgumentParser, checkpoint: bool = True) -> None:
     p.add_argument("--detector", required=True,
-                   help="detector name: cnndetection (cnnspot), univfd (ufd), npr, lgrad; tiny (a toy CNN)")
+                   help="detector name: cnndetection (cnnspot), univfd (ufd), npr, lgrad; tiny (a toy CNN); "
+                        "or a plugin's (--plugin)")
+    _plugin_arg(p)
     if checkpoint:
         p.add_argument("--checkpoint", help="weights to load strictly (raw state dict or {'model': ...})")
         p.add_argument("--weights", metavar="NAME",
@@ -482,3 +512,28 @@ def _cmd_predict(args) -> int:
         else:
             print(f"{path}\t{scores[path]:.4f}\t{'fake' if scores[path] > 0.5 else 'real'}")
     return 1 if bad else 0
+
+
+# --------------------------------------------------------------------------- new-detector
+
+
+def _add_new_detector(sub) -> None:
+    n = sub.add_parser("new-detector", help="write a detector plugin from the template (your own detector, one file)",
+                       description="Write NAME.py: a working detector plugin (an experiment: NPR residuals at two "
+                                   "window sizes into a small CNN) registered as NAME. Load it with --plugin NAME.py "
+                                   "or DFDLAB_PLUGINS; edit it into your own idea.")
+    n.add_argument("name", help="the detector's registry name (lower case, a Python identifier)")
+    n.add_argument("--out", default=".", help="folder to write NAME.py into (default: the current folder)")
+    n.add_argument("--force", action="store_true", help="overwrite NAME.py if it exists")
+    n.set_defaults(func=_cmd_new_detector)
+
+
+def _cmd_new_detector(args) -> int:
+    try:
+        path = plugins.new_detector(args.name, args.out, force=args.force)
+    except (ValueError, FileExistsError) as e:
+        raise UserError(_one_line(e)) from None
+    print(f"wrote {path}: detector {args.name!r} (an experiment, not a paper's method). Try it:")
+    print(f"  dfdlab --plugin {path} train --detector {args.name} --data ROOT --out runs/{args.name}")
+    print(f"  DFDLAB_PLUGINS={path} python -c \"import dfdlab.zoo as z; z.train_quick('{args.name}')\"")
+    return 0

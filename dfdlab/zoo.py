@@ -11,6 +11,7 @@ Every detector is trained the same way: on the mini benchmark's one training fam
 ``val`` seen through its test pipeline, keeping the best validation epoch. Epochs, batch size,
 image size, the initial weights (``init``: no ImageNet ResNet-50 offline) and that selection
 differ from the papers' settings (``QUICK_ZOO``); ``dfdlab train`` runs the official recipes.
+A detector plugin (``dfdlab.plugins``) brings its own entry (its class's ``quick_zoo``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,15 @@ def _zoo_kwargs(cfg: dict, root: Path) -> dict:
 
 
 def _entry(name: str) -> str:
-    """The zoo entry of ``name``: an entry of :data:`QUICK_ZOO` as written, else the canonical detector name."""
+    """The zoo entry of ``name``: an entry of :data:`QUICK_ZOO` as written, else the canonical detector name.
+
+    A detector plugin's ``quick_zoo`` (``dfdlab.plugins``) joins :data:`QUICK_ZOO` when the plugin loads;
+    ``DFDLAB_PLUGINS``' plugins are loaded here when ``name`` is not a known entry.
+    """
+    if name not in QUICK_ZOO:
+        from .plugins import load_env_plugins
+
+        load_env_plugins()
     return name if name in QUICK_ZOO else detectors.canonical(name)
 
 
@@ -83,23 +92,33 @@ def zoo_dir() -> Path:
     return home() / "zoo" / "quick"
 
 
-def quick_info(name: str) -> dict | None:
-    """The cached quick checkpoint's record (build kwargs, epochs, seconds, sha256), or ``None``."""
-    folder = zoo_dir() / _entry(name)
+def _folder(name: str, seed: int | None = None) -> Path:
+    """``zoo_dir()/<name>``; a seed other than the entry's own: ``zoo_dir()/<name>@seed<seed>`` (kept beside it)."""
+    if seed is None or int(seed) == QUICK_ZOO.get(name, {}).get("seed"):
+        return zoo_dir() / name
+    return zoo_dir() / f"{name}@seed{int(seed)}"
+
+
+def quick_info(name: str, seed: int | None = None) -> dict | None:
+    """The cached quick checkpoint's record (build kwargs, epochs, seconds, sha256), or ``None``.
+
+    ``seed``: the run of that training seed (``train_quick(name, seed=...)``); default: the entry's own.
+    """
+    folder = _folder(_entry(name), seed)
     if not (folder / "info.json").exists() or not (folder / "best.pth").exists():
         return None
     return json.loads((folder / "info.json").read_text())
 
 
-def load_quick(name: str):
+def load_quick(name: str, seed: int | None = None):
     """The quick-profile detector ``name`` trained on the mini benchmark, from the cache; ``None`` if not trained."""
     name = _entry(name)
-    rec = quick_info(name)
+    rec = quick_info(name, seed)
     if rec is None:
         return None
     model = detectors.build(QUICK_ZOO.get(name, {}).get("detector", name),
                             **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
-    detectors.load_checkpoint(model, zoo_dir() / name / "best.pth")
+    detectors.load_checkpoint(model, _folder(name, seed) / "best.pth")
     return model.eval()
 
 
@@ -119,7 +138,9 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     stay those the lessons were written with.
 
     ``seed`` replaces ``QUICK_ZOO[name]["seed"]`` (``benchmarks/quick_claims.py`` sweeps it, each
-    seed under its own ``DFDLAB_HOME``); it is part of the cache key.
+    seed under its own ``DFDLAB_HOME``); it is part of the cache key, and a seed other than the entry's
+    own is cached beside it (``zoo_dir()/<name>@seed<seed>``, lesson 09's seed sweep), so the entry's
+    own checkpoint, the one lessons 07 and 09 share, stays a cache hit.
     """
     name = _entry(name)
     if name not in QUICK_ZOO:
@@ -128,10 +149,10 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     root = Path(root) if root is not None else build_mini()
     want = {"build": cfg["build"], "discriminator": cfg.get("discriminator"), "epochs": cfg["epochs"],
             "batch_size": cfg["batch_size"], "seed": cfg["seed"], "mini_root": str(root)}
-    rec = quick_info(name)
+    rec = quick_info(name, cfg["seed"])
     if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
-        return load_quick(name), {**rec, "from_cache": True}
-    out = zoo_dir() / name
+        return load_quick(name, cfg["seed"]), {**rec, "from_cache": True}
+    out = _folder(name, cfg["seed"])
     if out.exists():
         shutil.rmtree(out)
     seed_everything(cfg["seed"])  # before building: the initial weights are part of the run
