@@ -186,19 +186,25 @@ class PublishedResult:
 _FS8_4CLASS = ("trained on 4-class ProGAN (car, cat, chair, horse); mean over ForenSynths' 8 GANs of Table 1; "
                "accuracy at 0.5")
 _DIFF10 = "trained on 4-class ProGAN; mean over 10 diffusion subsets (UnivFD's and DIRE's test sets); accuracy at 0.5"
+# Michel-liu/FatFormer README @febc24c: "Results on the GANs dataset (4-class supervision)", Mean column
+# (CNNDetection printed as "Wang [48]", UnivFD as "UniFD [35]"), and "Results on the DMs dataset", Mean row.
+_FATFORMER_GANS = "Michel-liu/FatFormer README, GANs table (4-class supervision), Mean column"
+_FATFORMER_DMS = ("Michel-liu/FatFormer README, DMs table (4-class supervision), Mean row; the same value in the "
+                  "FerretNet README figure (results_2.png)")
 _AIGC16 = "AIGCDetectBenchmark: trained on ProGAN, mean accuracy over its 16 test sets"
-_AIGIB2 = "AIGIBench Setting-II: every detector retrained by the benchmark's authors; mean over its subsets"
+_AIGIB2 = ("AIGIBench Setting-II: trained on SD v1.4 (GenImage) + 4-class ProGAN, every detector retrained by the "
+           "benchmark's authors; mean over its test subsets; accuracy at 0.5 (UnivFD printed as UniFD)")
 
 #: Published means that place the three papers among other detectors. Every value was read where ``source``
 #: says; the ForenSynths rows of NPR, LGrad and UnivFD equal the "Mean" column of ``npr_table1``.
 CROSS_PAPER: tuple[PublishedResult, ...] = (
-    PublishedResult("CNNDetection", "ForenSynths (8 GANs)", _FS8_4CLASS, "Michel-liu/FatFormer README table",
+    PublishedResult("CNNDetection", "ForenSynths (8 GANs)", _FS8_4CLASS, _FATFORMER_GANS + " (as Wang)",
                     acc=67.1, ap=86.9, venue="CVPR 2020"),
     PublishedResult("LGrad", "ForenSynths (8 GANs)", _FS8_4CLASS,
-                    "Michel-liu/FatFormer README; chuangchuangtan/NPR-DeepfakeDetection README (HTML-commented table)",
+                    _FATFORMER_GANS + "; chuangchuangtan/NPR-DeepfakeDetection README (HTML-commented table)",
                     acc=86.1, ap=91.5, venue="CVPR 2023"),
     PublishedResult("UnivFD", "ForenSynths (8 GANs)", _FS8_4CLASS,
-                    "Michel-liu/FatFormer README; chuangchuangtan/NPR-DeepfakeDetection README",
+                    _FATFORMER_GANS + " (as UniFD); chuangchuangtan/NPR-DeepfakeDetection README",
                     acc=89.1, ap=98.3, venue="CVPR 2023"),
     PublishedResult("FreqNet", "ForenSynths (8 GANs)", _FS8_4CLASS, "FerretNet README figure (results_1.png)",
                     acc=91.5, ap=98.5, venue="AAAI 2024"),
@@ -206,21 +212,21 @@ CROSS_PAPER: tuple[PublishedResult, ...] = (
                     acc=92.5, ap=96.1, venue="CVPR 2024"),
     PublishedResult("FerretNet", "ForenSynths (8 GANs)", _FS8_4CLASS,
                     "FerretNet README, docs/results/ForenSynths.txt", acc=95.9, ap=99.3, venue="NeurIPS 2025"),
-    PublishedResult("FatFormer", "ForenSynths (8 GANs)", _FS8_4CLASS, "Michel-liu/FatFormer README",
+    PublishedResult("FatFormer", "ForenSynths (8 GANs)", _FS8_4CLASS, _FATFORMER_GANS,
                     acc=98.4, ap=99.7, venue="CVPR 2024"),
     PublishedResult("NPR (user retrain)", "ForenSynths (8 GANs)",
                     _FS8_4CLASS + "; retrained by a user with the official command",
                     "chuangchuangtan/NPR-DeepfakeDetection issue #26", acc=79.7, ap=92.3),
     PublishedResult("UnivFD", "diffusion (10 subsets)", _DIFF10,
-                    "FerretNet README figure (results_2.png); the FatFormer README has the same three baselines",
+                    _FATFORMER_DMS,
                     acc=85.4, ap=94.6, venue="CVPR 2023"),
     PublishedResult("LGrad", "diffusion (10 subsets)", _DIFF10,
-                    "FerretNet README figure (results_2.png); the FatFormer README has the same three baselines",
+                    _FATFORMER_DMS,
                     acc=89.4, ap=97.7, venue="CVPR 2023"),
     PublishedResult("NPR", "diffusion (10 subsets)", _DIFF10,
-                    "FerretNet README figure (results_2.png); the FatFormer README has the same three baselines",
+                    "FerretNet README figure (results_2.png)",
                     acc=94.9, ap=97.3, venue="CVPR 2024"),
-    PublishedResult("FatFormer", "diffusion (10 subsets)", _DIFF10, "FerretNet README figure (results_2.png)",
+    PublishedResult("FatFormer", "diffusion (10 subsets)", _DIFF10, _FATFORMER_DMS,
                     acc=95.0, ap=98.8, venue="CVPR 2024"),
     PublishedResult("NPR", "AIGCDetectBenchmark (16 sets)",
                     _AIGC16 + "; NPR's model_epoch_last_3090.pth at native size",

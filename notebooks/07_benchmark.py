@@ -1,38 +1,41 @@
 # %% [markdown]
-# # 07 · DeepFake Detection 大总结: every detector on the same benchmark
+# # 07 · DeepFake Detection 大总结: a survey of AI-generated-image detection, and our four methods side by side
 #
 # **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
 #
-# **简要介绍.** 这一课把整个领域放在一起比较。先画一张"地图"：数据驱动的 CNN 基线
-# (CNNDetection)、基于伪影的方法（频域、NPR 的上采样邻域关系、LGrad 的判别器梯度）、
-# 以及基于基础模型特征的方法 (UnivFD / CLIP)。然后用**同一份训练数据**（mini benchmark
-# 的一个生成器家族）训练每个已注册的检测器，在**同一个测试划分**上测试：得到形如论文
-# Table 1 的逐生成器 AP/准确率表、ROC 曲线、鲁棒性网格（JPEG 与高斯模糊）以及成本表
-# （参数量、训练时间、每秒图像数）。最后是每篇论文的测试协议 (`dfdlab.suites`)、
-# 复现账本 (`dfdlab.ledger`) 和一个可以自己上传图片试试的小工具。
+# **简要介绍.** 这一课是整个课程的"大总结"。先给出领域地图：八类检测方法（空间域 CNN 基线、频域、
+# 上采样 / 局部相关痕迹 (NPR)、梯度 / 表示 (LGrad)、基础模型特征 (UnivFD 及其 CLIP 后继者)、
+# 基于重建误差的检测、用重建数据训练、人脸伪造检测），每类一句话、一个公式或一张图、一篇论文；
+# 再画出 2019–2025 的时间线。然后把已发表的数字放在一张表里（每个数字都注明测试协议和出处），
+# 介绍常用基准与工具，讨论开放问题（格式与尺寸偏差、0.5 阈值的校准、真实场景数据、新生成器）。
+# 最后在迷你基准上并排比较我们实现的四种方法 (CNNDetection、UnivFD、NPR、LGrad)，
+# 完整配置下则在论文的测试集上比较。测试协议、仿真目录树和复现账本放在最后的附录。
 #
-# **English summary.** One lesson that puts the field side by side. A map of the methods
-# (data-driven baseline; artefact-based: frequency, NPR, gradients; foundation-model
-# features), then every registered detector trained on the same training family of the
-# mini benchmark and tested on the same split: a per-generator AP/accuracy table shaped
-# like the papers' Table 1, ROC curves, a robustness grid (JPEG 95/90/50/30, blur σ 2/4,
-# JPEG 50 + σ 2) as a heatmap, and a cost table. Then each paper's test protocol
-# (`dfdlab.suites`), the reproduction ledger (`dfdlab.ledger`) and a try-it-yourself demo.
+# **English summary.** The course's survey lesson. A map of the field in eight families (spatial CNN
+# baselines, frequency detectors, up-sampling / local-correlation traces such as NPR, gradients /
+# representations such as LGrad, foundation-model features such as UnivFD and its CLIP successors,
+# reconstruction-based detectors, training on reconstructions, face-forgery detection), each with one
+# line, one equation or figure and its paper; a timeline 2019–2025; the published numbers of many
+# papers in one table, each beside its protocol and source; the benchmarks; the open problems. Then our
+# four methods (CNNDetection, UnivFD, NPR, LGrad) trained on the same data of the mini benchmark and
+# tested on the same split (the full profile: the published checkpoints on the published suites). An
+# appendix holds the mechanics: each paper's test protocol as data, replica trees and the ledger.
 #
 # **You will learn**
-# - what each family of detectors looks at, in one line each, and where it comes from;
-# - why "trained on one generator, tested on all" is the question every paper asks;
-# - how robustness to JPEG and blur separates artefact-based from feature-based detectors;
-# - what each method costs (parameters, training time, throughput);
-# - how the papers test (resize/crop/sampling per table) and how to check our numbers against theirs.
+# - what each family of detectors looks at, in one line and one equation each, and which paper started it;
+# - how to read a published number: which training data, which test sets, which threshold;
+# - which benchmarks the field uses, and what is still open (format and size shortcuts, calibration,
+#   images from the wild, new generators);
+# - how our four implementations compare when everything but the method is held fixed.
 #
-# **Runtime.** Quick profile (CPU, this mini benchmark): about 3 minutes when the quick
-# zoo must be trained, under a minute when `DFDLAB_HOME/zoo/quick` already holds it.
+# **Runtime.** Quick profile (CPU, the mini benchmark): under 2 minutes on a 2-core CPU when
+# `DFDLAB_HOME/zoo/quick` already holds the quick zoo (lessons 04–06 or an earlier run trained it; the
+# last cell prints this run's time), about 9 minutes when the four detectors must be trained first.
 # Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per
-# step: section 2, the four models on the 8 GANs of Table 1 (about 62k images) and on UnivFD's
+# step: section 6, the four models on the 8 GANs of Table 1 (about 62k images) and on UnivFD's
 # 19 sets (about 36k images): about 10 minutes each for CNNDetection, NPR and UnivFD, 30–40 minutes
-# each for LGrad (a discriminator gradient per image); section 3, the robustness grid (8
-# conditions, 1000 + 1000 images per generator): about as long again; sections 4–7 seconds. These
+# each for LGrad (a discriminator gradient per image); section 7, the robustness grid (8
+# conditions, 1000 + 1000 images per generator): about as long again; the rest seconds. These
 # GPU figures are estimates from the image counts, not measurements; `make rehearse` runs every
 # full-profile step on a miniature replica in seconds. Training with the papers' recipes is in
 # lessons 04–06 (`TRAIN_PAPER_RECIPE`) and `dfdlab train`.
@@ -46,7 +49,7 @@ import pandas as pd
 import torch
 
 import dfdlab
-from dfdlab import detectors, experiments, hub, ledger, suites, zoo
+from dfdlab import detectors, experiments, hub, ledger, paper_results, suites, zoo
 from dfdlab.data import generator_sets
 from dfdlab.data import transforms as T
 from dfdlab.detectors.univfd import univfd_subset
@@ -69,7 +72,7 @@ cfg = dfdlab.settings(
 # (None = all of the suite's); the robustness grid runs on the first suite's generators.
 SUITES = {"forensynths": None, "univfd": None}
 ROBUST_GENERATORS = None
-ROBUST_CONDITIONS = None  # None = every condition of section 3
+ROBUST_CONDITIONS = None  # None = every condition of section 7
 if dfdlab.config.rehearsal():  # seconds, not hours: a set or two per suite, two conditions of the grid
     SUITES = {"forensynths": ["biggan"], "univfd": ["guided", "ldm_200"]}
     ROBUST_GENERATORS, ROBUST_CONDITIONS = ["biggan"], ["clean", "blur σ2 + JPEG 50"]
@@ -77,41 +80,292 @@ if cfg.threads:  # measured here: 2 threads on a shared, busy 2-core CPU ran 3-8
     torch.set_num_threads(cfg.threads)
 
 # %% [markdown]
-# ## 1 · A map of the field
+# ## 1 · 领域地图 · A map of the field
 #
-# | family | method | one-line idea | paper | in dfdlab |
+# **中文要点**
+# - 检测方法按"看什么"分成八类：整张图的空间特征、频谱、上采样留下的局部像素关系、判别器梯度、
+#   基础模型 (CLIP) 特征、扩散 / 自编码器的重建误差、用重建图像当假图训练、以及人脸伪造检测。
+# - 本课程复现的三篇论文各占一类：NPR（上采样痕迹）、LGrad（梯度）、UnivFD（基础模型特征）；
+#   CNNDetection 是它们共同的基线。
+# - 下表每类一句话、一个公式、代表论文和官方代码仓库；下面两张图是分类树和每类的流程图。
+#
+# Every detector answers the same question, "real photograph or generated?", but looks at a
+# different thing. One line, one equation and the papers per family (σ is the sigmoid, f a trained
+# network, φ a frozen one; venues as published, code as the official repository):
+#
+# | family | one-line idea | equation | papers (venue) | official code |
 # |---|---|---|---|---|
-# | data-driven baseline | **CNNDetection** | a ResNet-50 trained on ProGAN with Blur+JPEG augmentation already generalises to other CNN generators | Wang et al., *CNN-generated images are surprisingly easy to spot... for now*, CVPR 2020 | `build("cnndetection")` |
-# | artefact: frequency | spectra | up-sampling leaves periodic peaks in the spectrum of the high-pass residual | Zhang et al. WIFS 2019; Durall et al. CVPR 2020; Frank et al. ICML 2020 | `dfdlab.viz.frequency` (lesson 01) |
-# | artefact: up-sampling | **NPR** | `x − up(down(x))`: the neighbouring-pixel relations that ×2 up-sampling fixes, fed to a small ResNet | Tan et al., *Rethinking the Up-Sampling Operations...*, CVPR 2024 | `build("npr")`, `npr_residual` (lesson 05) |
-# | artefact: gradients | **LGrad** | the gradient of a pretrained GAN discriminator w.r.t. the image is a generator-agnostic artefact map; classify it | Tan et al., *Learning on Gradients*, CVPR 2023 | `build("lgrad")`, `gradient_map` (lesson 06) |
-# | foundation-model features | **UnivFD** | never train the feature space: frozen CLIP ViT-L/14 + a linear probe (or nearest neighbour) | Ojha, Li, Lee, *Towards Universal Fake Image Detectors...*, CVPR 2023 | `build("univfd")` (lesson 04) |
+# | spatial CNN baseline | train a standard CNN on one generator's fakes with blur + JPEG augmentation; it generalises to other CNN generators | $p = \sigma(f_\theta(\mathrm{aug}(x)))$ | **CNNDetection** (Wang et al., CVPR 2020) | PeterWang512/CNNDetection |
+# | frequency | up-sampling leaves periodic artefacts in the spectrum; classify spectral coefficients | $p = \sigma(w^\top \log\lvert \mathrm{DCT}(x)\rvert)$ | Frank et al. (ICML 2020); F3Net (ECCV 2020, faces); FreqNet (AAAI 2024); SAFE (KDD 2025, wavelets + crops) | RUB-SysSec/GANDCTAnalysis; chuangchuangtan/FreqNet-DeepfakeDetection; Ouxiang-Li/SAFE |
+# | up-sampling / local correlation | ×2 up-sampling ties each 2×2 block's pixels together; the residual of a nearest re-up-sampling exposes it | $\mathrm{NPR}(x) = x - \mathrm{up}_2(\mathrm{down}_2(x))$ | **NPR** (Tan et al., CVPR 2024) | chuangchuangtan/NPR-DeepfakeDetection |
+# | gradient / representation | the gradient of a frozen, pretrained discriminator turns any image into a generator-agnostic artefact map | $g(x) = \partial \textstyle\sum D(x) / \partial x,\ p = \sigma(f_\theta(g(x)))$ | **LGrad** (Tan et al., CVPR 2023) | chuangchuangtan/LGrad |
+# | foundation-model features | never train the feature space: a linear probe on a frozen CLIP; successors adapt CLIP a little | $p = \sigma(w^\top \phi_{\mathrm{CLIP}}(x) + b)$ | **UnivFD** (Ojha et al., CVPR 2023); FatFormer (CVPR 2024); RINE (ECCV 2024); C2P-CLIP (AAAI 2025); Effort (ICML 2025); AIDE (ICLR 2025, + DCT/SRM expert) | WisconsinAIVision/UniversalFakeDetect; Michel-liu/FatFormer; mever-team/rine; chuangchuangtan/C2P-CLIP-DeepfakeDetection; YZY-stack/Effort-AIGI-Detection; shilinyan99/AIDE |
+# | reconstruction-based | a generator reconstructs its own images better than real ones; the reconstruction error is the signal | $\mathrm{DIRE}(x) = \lvert x - R(I(x))\rvert$; AEROBLADE: $\Delta(x) = d(x, \mathcal{D}(\mathcal{E}(x)))$ | DIRE (ICCV 2023); AEROBLADE (CVPR 2024, training-free) | ZhendongWang6/DIRE; jonasricker/aeroblade |
+# | reconstruction-data training | make the fakes from the reals (through a decoder or a diffusion model), so content, format and size cannot be the shortcut | train on $(x, 0)$ and $(\mathcal{D}(\mathcal{E}(x)), 1)$ | AutoGAN (Zhang, Karaman, Chang, WIFS 2019); DRCT (ICML 2024); B-Free (CVPR 2025); DDA (NeurIPS 2025) | beibuwandeluori/DRCT; grip-unina/B-Free; roy-ch/Dual-Data-Alignment |
+# | face forgery (deepfakes proper) | detect face swaps on face crops; supervise the blending boundary; train on self-blended reals | Face X-ray: $B = 4\,M\odot(1 - M)$ for a blending mask $M$ | Xception on FaceForensics++ (ICCV 2019); Face X-ray (CVPR 2020); SBI (CVPR 2022) | ondyari/FaceForensics; DeepfakeBench (SCLBD) |
+#
+# AutoGAN's fakes are real images passed through an autoencoder whose decoder imitates a GAN's
+# up-sampling, so no GAN is needed: the fakes differ from the reals only by the decoder's traces
+# (the mini benchmark's `autoencoder` generator is built the same way). The three papers this course
+# reproduces are in bold with CNNDetection, their common baseline.
 
 # %%
-from dfdlab.viz.diagram import draw_pipeline
+# One record per method: (name, family, venue, year, paper in this course?). The taxonomy tree, the
+# timeline and the count below are drawn from this list only.
+FAMILIES = {  # family -> colour
+    "spatial CNN baseline": "#8c8c8c", "frequency": "#1f77b4", "up-sampling / local correlation": "#d62728",
+    "gradient / representation": "#ff7f0e", "foundation-model features": "#2ca02c",
+    "reconstruction-based": "#9467bd", "reconstruction-data training": "#8c564b", "face forgery": "#e377c2",
+}
+METHODS = [
+    ("CNNDetection", "spatial CNN baseline", "CVPR", 2020, True),
+    ("Frank et al.", "frequency", "ICML", 2020, False),
+    ("F3Net", "frequency", "ECCV", 2020, False),
+    ("FreqNet", "frequency", "AAAI", 2024, False),
+    ("SAFE", "frequency", "KDD", 2025, False),
+    ("NPR", "up-sampling / local correlation", "CVPR", 2024, True),
+    ("LGrad", "gradient / representation", "CVPR", 2023, True),
+    ("UnivFD", "foundation-model features", "CVPR", 2023, True),
+    ("FatFormer", "foundation-model features", "CVPR", 2024, False),
+    ("RINE", "foundation-model features", "ECCV", 2024, False),
+    ("C2P-CLIP", "foundation-model features", "AAAI", 2025, False),
+    ("Effort", "foundation-model features", "ICML", 2025, False),
+    ("AIDE", "foundation-model features", "ICLR", 2025, False),
+    ("DIRE", "reconstruction-based", "ICCV", 2023, False),
+    ("AEROBLADE", "reconstruction-based", "CVPR", 2024, False),
+    ("AutoGAN", "reconstruction-data training", "WIFS", 2019, False),
+    ("DRCT", "reconstruction-data training", "ICML", 2024, False),
+    ("B-Free", "reconstruction-data training", "CVPR", 2025, False),
+    ("DDA", "reconstruction-data training", "NeurIPS", 2025, False),
+    ("FF++ Xception", "face forgery", "ICCV", 2019, False),
+    ("Face X-ray", "face forgery", "CVPR", 2020, False),
+    ("SBI", "face forgery", "CVPR", 2022, False),
+]
+methods = pd.DataFrame(METHODS, columns=["method", "family", "venue", "year", "in this course"])
+assert set(methods["family"]) == set(FAMILIES), "every method sits in one of the eight families"
+beyond = methods[~methods["method"].isin(["NPR", "LGrad", "UnivFD"])]
+print(f"{len(methods)} methods in {len(FAMILIES)} families; {len(beyond)} of them beyond the three papers "
+      f"(NPR, LGrad, UnivFD): {', '.join(beyond['method'])}")
 
-fig, axes = plt.subplots(4, 1, figsize=(12, 6.4))
-draw_pipeline([("image", "input"), ("ResNet-50\n(all layers trained)", "trained"), ("fc → logit", "trained")],
-              title="CNNDetection: learn everything from data", ax=axes[0])
-draw_pipeline([("image", "input"), ("NPR = x − up(down(x))\n(fixed operator)", "fixed"),
-               ("ResNet layer1-2\n(trained)", "trained"), ("fc1 → logit", "trained")],
-              title="NPR: a fixed artefact operator, then a small CNN", ax=axes[1])
-draw_pipeline([("image", "input"), ("pretrained GAN D\n(frozen)", "fixed"), ("∂ΣD/∂x\ngradient map", "fixed"),
-               ("ResNet-50\n(trained)", "trained"), ("fc → logit", "trained")],
-              title="LGrad: a frozen discriminator's gradients, then a CNN", ax=axes[2])
-draw_pipeline([("image", "input"), ("CLIP ViT-L/14\n(frozen)", "fixed"), ("768-d feature", "fixed"),
-               ("linear probe", "trained"), ("logit", "output")],
-              title="UnivFD: frozen foundation-model features, a linear head", ax=axes[3])
+
+def draw_taxonomy(methods, ax):
+    """The taxonomy as a tree: the task on the left, the families, then each family's methods."""
+    ax.axis("off")
+    n = len(FAMILIES)
+    ax.text(0.0, (n - 1) / 2, "AI-generated\nimage detection", ha="center", va="center", fontsize=11,
+            bbox=dict(boxstyle="round,pad=0.5", fc="#dfe7f2", ec="#333333"))
+    for i, (family, colour) in enumerate(FAMILIES.items()):
+        y = n - 1 - i
+        ax.plot([0.55, 1.05], [(n - 1) / 2, y], color="#999999", lw=1)
+        ax.text(1.1, y, family, ha="left", va="center", fontsize=10, color="white",
+                bbox=dict(boxstyle="round,pad=0.35", fc=colour, ec="none"))
+        rows = methods[methods["family"] == family]
+        names = [f"{'★ ' if ours else ''}{m} ({v} {yr})"
+                 for m, v, yr, ours in zip(rows["method"], rows["venue"], rows["year"], rows["in this course"],
+                                           strict=True)]
+        ax.plot([3.35, 3.55], [y, y], color=colour, lw=1.5)
+        ax.text(3.6, y, "  ·  ".join(names), ha="left", va="center", fontsize=9)
+    ax.set_xlim(-0.7, 11.8)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_title("A taxonomy of AI-generated-image detectors (★ a method of this course)")
+
+
+fig, ax = plt.subplots(figsize=(15, 5.2))
+draw_taxonomy(methods, ax)
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 2 · Same training data, same test split
+# **One figure per family.** What goes in and what is trained, for one representative of each
+# family (grey: fixed operator or frozen network; orange: trained; the first four rows are the
+# four detectors of this course, the others are drawn from their papers' one-line ideas).
+
+# %%
+from dfdlab.viz.diagram import draw_pipeline
+
+PIPELINES = [
+    ("CNNDetection (spatial CNN baseline)",
+     [("image", "input"), ("blur + JPEG\naugmentation", "fixed"), ("ResNet-50\n(all layers trained)", "trained"),
+      ("fc → logit", "trained")]),
+    ("Frank et al. (frequency)",
+     [("image", "input"), ("2-D DCT,\nlog |coeff.|", "fixed"), ("linear model", "trained"), ("logit", "output")]),
+    ("NPR (up-sampling / local correlation)",
+     [("image", "input"), ("NPR = x − up(down(x))\n(fixed)", "fixed"),
+      ("ResNet layer1-2\n(trained)", "trained"), ("fc1 → logit", "trained")]),
+    ("LGrad (gradient / representation)",
+     [("image", "input"), ("pretrained GAN D\n(frozen)", "fixed"), ("∂ΣD/∂x\ngradient map", "fixed"),
+      ("ResNet-50\n(trained)", "trained"), ("fc → logit", "trained")]),
+    ("UnivFD (foundation-model features)",
+     [("image", "input"), ("CLIP ViT-L/14\n(frozen)", "fixed"), ("768-d feature", "fixed"),
+      ("linear probe", "trained"), ("logit", "output")]),
+    ("DIRE / AEROBLADE (reconstruction-based)",
+     [("image x", "input"), ("DIRE: DDIM inversion\n+ regeneration;\nAEROBLADE: LDM AE", "fixed"),
+      ("x̂ → |x − x̂|\nerror", "fixed"), ("DIRE: CNN;\nAEROBLADE: none", "trained"), ("score", "output")]),
+    ("DRCT / B-Free / DDA (reconstruction-data training)",
+     [("real image x", "input"), ("reconstruct or\ninpaint x (frozen)", "fixed"), ("pairs (x, real)\nand (x̂, fake)", "fixed"),
+      ("any detector\n(trained)", "trained"), ("logit", "output")]),
+    ("Face X-ray / SBI (face forgery)",
+     [("face crop", "input"), ("self-blend a real\nface (training)", "fixed"), ("CNN", "trained"),
+      ("boundary map /\nlogit", "output")]),
+]
+fig, axes = plt.subplots(len(PIPELINES), 1, figsize=(13, 1.6 * len(PIPELINES)))
+for ax, (title, blocks) in zip(axes, PIPELINES, strict=True):
+    draw_pipeline(blocks, title=title, ax=ax, width=2.9)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 2 · 时间线 · Timeline 2019–2025
+#
+# **中文要点**
+# - 2019–2020：GAN 时代。人脸换脸检测 (FaceForensics++) 和 CNNDetection 证明"在一个 GAN 上训练"可以泛化到别的 CNN 生成器。
+# - 2023：扩散模型出现后，方法转向与生成器无关的表示：LGrad 的梯度、UnivFD 的冻结 CLIP 特征、DIRE 的重建误差。
+# - 2024–2025：CLIP 后继者（FatFormer、C2P-CLIP、Effort）和"用重建数据训练、对齐格式"（DRCT、B-Free、DDA）。
+#
+# The plot places every method of section 1 by its year of publication, one row per family. Read
+# it from left to right: the field moves from GAN artefacts to representations that do not depend
+# on one generator, then to training data that leaves no shortcut.
+
+# %%
+fig, ax = plt.subplots(figsize=(15, 5.0))
+rows = {f: len(FAMILIES) - 1 - i for i, f in enumerate(FAMILIES)}
+for (family, year), group in methods.groupby(["family", "year"]):
+    y = rows[family]
+    for k, (_, m) in enumerate(group.iterrows()):
+        dy = 0.28 * (k - (len(group) - 1) / 2)
+        ax.scatter(year, y + dy, s=90 if m["in this course"] else 45, color=FAMILIES[family], zorder=3,
+                   edgecolor="black" if m["in this course"] else "none")
+        ax.annotate(f"{m['method']} ({m['venue']})", (year, y + dy), xytext=(7, 0), textcoords="offset points",
+                    va="center", fontsize=8.5, fontweight="bold" if m["in this course"] else "normal")
+ax.set_yticks(list(rows.values()), list(rows))
+ax.set_xticks(range(2019, 2026))
+ax.set_xlim(2018.6, 2026.2)
+ax.set_ylim(-0.7, len(FAMILIES) - 0.3)
+ax.grid(axis="x", alpha=0.3)
+ax.set_title("Detectors by year of publication (bold, outlined: the methods of this course)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 3 · 已发表的结果 · Published numbers across papers
+#
+# **中文要点**
+# - 不同论文的数字只有在**同一协议**下才能比较：训练数据（4 类还是 20 类 ProGAN）、测试集、阈值（0.5 还是最优阈值）、
+#   是否重新训练、是否对齐 JPEG 格式。下表每个数字旁边都写了协议和出处。
+# - 在 ForenSynths 的 8 个 GAN 上（4 类 ProGAN 训练），NPR 的平均准确率高于 UnivFD 和 LGrad；
+#   但 UnivFD 的 AP 更高：排序能力和 0.5 阈值下的准确率是两回事。
+# - 换一个基准（AIGIBench，所有方法由基准作者重新训练），排名和数值都会变：用户自己重训得到的数字通常更低。
+#
+# The numbers below are published values, read where the `source` column says
+# (`dfdlab.paper_results.CROSS_PAPER`); none was computed here. Compare rows of one benchmark only:
+# the protocols differ between benchmarks, and sometimes within one (a retrain by a user, a README
+# checkpoint that is not the paper's).
+
+# %%
+cross = paper_results.cross_paper_table()
+with pd.option_context("display.max_colwidth", 110, "display.width", 250):
+    for bench, t in cross.groupby("benchmark", sort=False):
+        common = t["protocol"].mode().iloc[0]  # the benchmark's protocol; rows that differ say how
+        print(f"\n{bench}\n  protocol: {common}")
+        t = t.assign(protocol=[("as above" if p == common else p) for p in t["protocol"]])
+        display(t.drop(columns=["benchmark"]).dropna(axis=1, how="all").set_index("method"))
+
+# %% [markdown]
+# **NPR's Table 1, all three methods.** NPR's paper prints the per-generator numbers of NPR,
+# LGrad and UnivFD under one protocol (trained on 4-class ProGAN, tested on ForenSynths' 8 GANs at
+# 256×256, accuracy at 0.5). This is the one published table where the three papers of this course
+# sit side by side on the same sets (`dfdlab.paper_results.paper_table("npr_table1")`).
+
+# %%
+t1 = paper_results.TABLES["npr_table1"]
+print(f"{t1.title}\nsource: {t1.source} {t1.confidence}\nnote: {t1.notes}")
+fig, axes = plt.subplots(1, 2, figsize=(15, 2.9))
+for ax, metric in zip(axes, ("acc", "ap"), strict=True):
+    heatmap(paper_results.paper_wide("npr_table1", metric), ax=ax, percent=False, vmin=50, vmax=100,
+            title=f"NPR Table 1 (published): {'accuracy at 0.5' if metric == 'acc' else 'AP'} (%)")
+plt.tight_layout()
+plt.show()
+
+fs8 = paper_results.cross_paper_table("ForenSynths (8 GANs)").set_index("method")
+fig, ax = plt.subplots(figsize=(11, 3.6))
+fs8[["acc", "ap"]].plot.bar(ax=ax, rot=0, color=["#4c72b0", "#dd8452"])
+ax.set_ylim(50, 100)
+ax.set_ylabel("%")
+ax.legend(["mean accuracy at 0.5", "mean AP"], loc="upper left", bbox_to_anchor=(1.0, 1.0))
+ax.set_title("Published means on ForenSynths' 8 GANs, trained on 4-class ProGAN (sources in the table above)")
+plt.tight_layout()
+plt.show()
+npr_t1 = paper_results.paper_wide("npr_table1", "acc")["Mean"]
+gap = fs8.loc["NPR", "acc"] - fs8.loc["NPR (user retrain)", "acc"]
+print(f"NPR's published mean accuracy {fs8.loc['NPR', 'acc']:.1f} (Table 1: {npr_t1['NPR']:.1f}); a user's retrain with "
+      f"the official command: {fs8.loc['NPR (user retrain)', 'acc']:.1f}, {gap:.1f} points lower "
+      f"({fs8.loc['NPR (user retrain)', 'source']}).")
+
+# %% [markdown]
+# ## 4 · 基准与工具 · Benchmarks and toolkits
+#
+# **中文要点**
+# - 经典协议：在 ProGAN 上训练，在很多生成器上测试（ForenSynths、UnivFD 测试集、AIGCDetectBenchmark）；GenImage 改成在 SD v1.4 上训练。
+# - 新基准更接近真实使用：社交媒体图片 (AIGIBench)、按时间划分的新生成器 (AI-GenBench)、人都难以分辨的图片 (Chameleon)。
+# - 人脸伪造有自己的基准 (DeepfakeBench)。这些工具箱都没有持续集成测试。
+#
+# | benchmark / toolkit | what it holds | protocol |
+# |---|---|---|
+# | ForenSynths (CNNDetection, CVPR 2020) | ProGAN training set (20 LSUN classes, 720k images) and 13 CNN generators' test sets | train on ProGAN, test on all 13; NPR and LGrad use 4 classes and 8 GANs (Table 1) |
+# | UnivFD test suite (CVPR 2023) | ForenSynths' 11 sets + 8 diffusion / autoregressive sets (guided, LDM ×3, Glide ×3, DALL-E) | 1000 real + 1000 fake per set, seed 0 (100 + 100 when a set is smaller) |
+# | GenImage (NeurIPS 2023) | 8 generators × ImageNet classes | train on SD v1.4, test on all 8 |
+# | AIGCDetectBenchmark (Ekko-zn) | 16 test sets | ProGAN-trained; 8 detectors retrained |
+# | SIDBench (mever-team) | 12 detectors, per-generator manifests, JPEG / blur grids | evaluation only; reports the "oracle" best-threshold accuracy |
+# | AIGIBench (HorizonTEL, NeurIPS 2025 D&B) | 25 subsets including social-media crawls | about 15 detectors retrained (Setting-II: all retrained) |
+# | AI-GenBench (MI-BioLab, 2025) | a temporal protocol | train on older generators, test on newer; JPEG QF 50–100 at evaluation; AUROC leaderboard |
+# | Chameleon (AIDE, ICLR 2025) | hard fakes that humans misjudge | test only |
+# | Community Forensics (CVPR 2025) | thousands of generators | train and test |
+# | DeepfakeBench (SCLBD) | face forgery: 36 detectors on FF++, Celeb-DF, DFDC | one detector interface, retrained |
+#
+# None of these toolkits runs continuous integration; SPAI (mever-team) is the only one seen with
+# unit tests. In `dfdlab`, `dfdlab.suites` holds the protocols of the ones this course evaluates
+# (appendix).
+
+# %% [markdown]
+# ## 5 · 开放问题 · Open problems
+#
+# **中文要点**
+# - 格式与尺寸偏差：真实图片多是 JPEG、生成图片多是 PNG 且尺寸固定，检测器会学成"PNG = 假"；对齐格式之后准确率大幅变化。
+# - 0.5 阈值的校准：AP 很高而 0.5 阈值下的准确率接近 50% 很常见；选阈值要用验证集，不能用测试集。
+# - 真实场景数据（社交媒体的压缩、缩放、截图）和不断出现的新生成器：训练时见过的生成器越旧，测试越难。
+#
+# 1. **Format and size bias.** A detector learns whatever separates its training reals from its
+#    training fakes, and the file format and the image size often do. The published measurements
+#    are listed below (`dfdlab.paper_results.SHORTCUTS`); lesson 08 (陷阱 · shortcuts) measures the
+#    same effects on the mini benchmark.
+# 2. **Calibration at 0.5.** Papers print accuracy at the fixed threshold 0.5 beside AP. A detector
+#    can rank every fake above every real and still sit near 50% accuracy at 0.5; section 6 shows
+#    it on our own runs (accuracy at 0.5 vs the oracle threshold). A threshold must be chosen on
+#    validation data whose reals match the deployment's.
+# 3. **Images from the wild.** Social-media re-encoding, resizing and cropping remove exactly the
+#    traces that artefact detectors read (AIGIBench's crawled subsets; NPR loses its traces under
+#    resizing). Chameleon collects fakes that humans misjudge.
+# 4. **New generators.** Every benchmark trains on older generators and tests on newer ones;
+#    AI-GenBench makes this a temporal protocol. The reconstruction-data family (DRCT, B-Free, DDA)
+#    and the CLIP successors are the field's two answers so far.
+
+# %%
+with pd.option_context("display.max_colwidth", 200):
+    display(pd.DataFrame([vars(f) for f in paper_results.SHORTCUTS]).set_index("topic"))
+
+# %% [markdown]
+# ## 6 · 我们的四种方法 · Our four methods side by side: same training data, same test split
+#
+# **中文要点**
+# - 把"方法"以外的一切固定：四个检测器用同一份训练数据（迷你基准的训练家族）、同一个验证集选模型、同一个测试划分。
+# - 快速配置用替代品：UnivFD 的骨干是 ImageNet EfficientNet-Lite0（不是 CLIP），LGrad 的变换模型是迷你基准自己的
+#   DCGAN 判别器；这些数字不是论文的数字，表格里每一行都写明了替代品。
+# - 看两种指标：AP（排序能力，与阈值无关）和 0.5 阈值下的准确率（需要校准）；最优阈值准确率只是上界。
 #
 # The papers train on ProGAN and test on many generators. Here every detector is trained
 # on the mini benchmark's **one** training family (`train/photos`: real crops vs fakes of
-# `dcgan_transposed`), selected on `val`, with its paper's recipe and pipeline at the mini
-# size (`dfdlab.zoo.QUICK_ZOO`: only epochs, batch size and image size change). The
+# the generator `dcgan_transposed`), selected on `val`, with its paper's recipe and pipeline at the
+# mini size (`dfdlab.zoo.QUICK_ZOO`: only epochs, batch size and image size change). The
 # trained weights are cached in `DFDLAB_HOME/zoo/quick`, so a rerun (or the demo at the end)
 # reuses them. **Stand-ins** (named again beside every number): UnivFD runs on a frozen
 # ImageNet EfficientNet-Lite0 instead of CLIP ViT-L/14; LGrad's transformation model is the
@@ -163,7 +417,7 @@ print("test generators:", ", ".join(f"{g} ({ds.family})" for g, ds in test_sets.
 # weights (CNNDetection `blur_jpeg_prob0.5.pth`, NPR `NPR.pth`, LGrad's 4-class classifier on the
 # StyleGAN bedroom D, UnivFD's CLIP ViT-L/14 + `fc_weights.pth`) through `dfdlab.suites` with each
 # suite's protocol (Table 1's 8 GANs; UnivFD's 19 sets with their 1000/1000 sampling and shared
-# real pools), one row per method and set. The tables below section 2 use the same models on the
+# real pools), one row per method and set. The tables below use the same models on the
 # Table-1 sets. The quick profile skips this step (no published weights offline).
 
 # %%
@@ -242,7 +496,12 @@ if models:
     plt.show()
 
 # %% [markdown]
-# ## 3 · Robustness: JPEG and blur
+# ## 7 · 鲁棒性 · Robustness: JPEG and blur
+#
+# **中文要点**
+# - 每张测试图片先做扰动（JPEG 质量 95/90/50/30、高斯模糊 σ=2/4、先模糊再 JPEG 50），再进入检测器自己的测试预处理。
+# - 依赖像素级痕迹的方法（NPR、频域）对压缩和模糊更敏感；这正是"真实场景数据"这个开放问题。
+# - 快速配置每个生成器只用 10 + 10 张图片：只看趋势，单个格子的噪声很大。
 #
 # Every test image is perturbed **before** the detector's own test pipeline (as UnivFD's
 # `validate.py` applies `--jpeg_quality` / `--gaussian_sigma`): JPEG quality 95/90/50/30
@@ -276,7 +535,11 @@ if models:
 
 
 # %% [markdown]
-# ## 4 · What each method costs
+# ## 8 · 成本 · What each method costs
+#
+# **中文要点**
+# - 参数量（全部的和训练时更新的）、训练时间和测试吞吐量（每秒图像数）。
+# - LGrad 每张图都要对判别器求一次梯度，所以测试最慢；UnivFD 只训练一个线性层。
 #
 # Parameters (all, and the ones training changes), training time (measured when the
 # checkpoint was trained, on the hardware named below; cached checkpoints keep their
@@ -301,7 +564,12 @@ if models:
     display(cost)
 
 # %% [markdown]
-# ## 5 · Checks on this run
+# ## 9 · 本次运行的检验 · Checks on this run
+#
+# **中文要点**
+# - 每个检测器都必须学会它的训练生成器（训练生成器上的 AP 高于阈值）。
+# - NPR 在未见过的生成器上的平均 AP 高于同样数据训练的 ResNet-50 基线 (CNNDetection)：这是 NPR Table 1 的结论在迷你规模上的检验。
+# - 阈值来自多个随机种子的扫描 (`benchmarks/quick_claims.py`)，并留有余量。
 #
 # The lesson's claims, checked on the numbers above (quick profile): every detector learns
 # its training generator; NPR, whose representation is the up-sampling trace itself,
@@ -309,7 +577,7 @@ if models:
 # (a higher mean AP: NPR's Table 1 claim, at mini scale). The committed sweep over training
 # seeds (`benchmarks/quick_claims.py`, shown below with this run's value) supports that
 # claim about AP only: NPR's lead varies a lot from seed to seed, and its accuracy at the
-# fixed 0.5 threshold is not reliably higher (its scores are shifted, section 2). The JPEG
+# fixed 0.5 threshold is not reliably higher (its scores are shifted, section 6). The JPEG
 # grid above has 10 + 10 images per generator, too few to sign a JPEG cost on one run;
 # lesson 05 measures NPR's JPEG and blur sensitivity on 100 + 100 per generator.
 
@@ -348,7 +616,95 @@ if cfg.profile == "quick":
           (100 * drop).round(1).to_dict())
 
 # %% [markdown]
-# ## 6 · Each paper's test protocol, and the reproduction ledger
+# **Published beside ours.** The published means (ForenSynths' 8 GANs, trained on 4-class ProGAN,
+# section 3) next to this run's means over the unseen generators. The two are **not comparable**:
+# other data, other sizes, and in the quick profile stand-ins for UnivFD's CLIP and LGrad's
+# discriminator. Put side by side they only show whether the order of the methods is the same.
+
+# %%
+PAPER_NAME = {"cnndetection": "CNNDetection", "npr": "NPR", "lgrad": "LGrad", "univfd": "UnivFD"}
+if cfg.profile == "quick" and tables:
+    ours = [n for n in tables if n in PAPER_NAME]
+    published = paper_results.cross_paper_table("ForenSynths (8 GANs)").set_index("method")
+    side = pd.DataFrame({
+        "published mean acc (ForenSynths 8 GANs)": {n: published.loc[PAPER_NAME[n], "acc"] for n in ours},
+        "published mean AP (ForenSynths 8 GANs)": {n: published.loc[PAPER_NAME[n], "ap"] for n in ours},
+        "ours: unseen mean acc at 0.5 (mini benchmark)": {n: round(100 * unseen_acc[n], 1) for n in ours},
+        "ours: unseen mean AP (mini benchmark)": {n: round(100 * unseen[n], 1) for n in ours},
+    })
+    side.index = [STAND_IN.get(n, n) for n in side.index]
+    display(side)
+    order_paper = list(published.loc[[PAPER_NAME[n] for n in ours], "ap"].sort_values(ascending=False).index)
+    order_ours = [PAPER_NAME[n] for n in sorted(ours, key=unseen.get, reverse=True)]
+    print("order by mean AP, published:", " > ".join(order_paper))
+    print("order by mean AP, ours (mini benchmark, stand-ins):", " > ".join(order_ours))
+
+# %% [markdown]
+# ## 10 · 自己试试 · Try it yourself
+#
+# **中文要点**
+# - 上传一张图片（或用迷你基准里的一张），看四个检测器各自的分数、NPR 残差、梯度图和频谱。
+# - 不是图片的文件只会得到一行提示，不会报错。
+#
+# Upload an image (or pick one from the mini benchmark): each detector's score from the
+# quick zoo trained above, the NPR residual, the gradient map and the spectrum side by side.
+# A file that is not an image gets a one-line message. (`dfdlab.widgets.demo()` works in
+# any notebook.)
+
+# %%
+from dfdlab.widgets import demo
+
+d = demo()
+if cfg.profile == "quick":
+    d.show_path(next((root / "test" / "upsample_only" / "1_fake").glob("*.png")))
+    print({k: None if v is None else round(v, 3) for k, v in d.scores.items()})
+
+# %% [markdown]
+# ## 练习 · Exercises
+#
+# 1. 在第 1 节的分类表里找一个你没听过的方法（例如 RINE 或 AEROBLADE），读它的官方仓库 README，用一句话和一个公式
+#    向小组说明它属于哪一类、为什么。FerretNet 出现在第 3 节的表里但不在分类树里：读它的 README，把它放进 `METHODS`。
+#    · Pick a method of section 1 you did not know (RINE or AEROBLADE, say), read its official README and explain to
+#    the group in one line and one equation which family it belongs to, and why. FerretNet is in section 3's table
+#    but not in the taxonomy: read its README and add it to `METHODS`.
+# 2. 第 3 节里 Effort 在 UnivFD 协议下的平均准确率和 NPR 在 ForenSynths 上的平均准确率能直接比较吗？列出两个协议的三处不同。
+#    · Can Effort's mean accuracy under UnivFD's protocol be compared with NPR's on ForenSynths (section 3)? Name three
+#    differences between the two protocols.
+# 3. 把 `QUICK_ZOO["npr"]["epochs"]` 改成 1 和 8，重新训练（`zoo.train_quick("npr", force=True)`），
+#    哪些未见过的生成器的 AP 变化最大？为什么 `upsample_only` 对 NPR 反而很难（提示：上采样之后的卷积层做了什么）？
+#    · Set `QUICK_ZOO["npr"]["epochs"]` to 1 and to 8 and retrain (`zoo.train_quick("npr", force=True)`): which unseen
+#    generators' AP changes most? Why is `upsample_only` hard for NPR (hint: what do the convolutions after the
+#    up-sampling do)?
+# 4. 在鲁棒性网格里加入"先 JPEG 50 再模糊 σ2"，和"先模糊再 JPEG"比较：顺序重要吗？
+#    (CNNDetection 的 `data_augment` 先模糊后 JPEG。)
+#    · Add "JPEG 50, then blur σ2" to the robustness grid and compare it with "blur, then JPEG": does the order matter?
+#    (CNNDetection's `data_augment` blurs first, then JPEG-compresses.)
+# 5. 给 NPR 加上 Blur+JPEG(0.5) 数据增强：`r = recipe("npr", blur_jpeg_prob=0.5)`，训练集用
+#    `model.transform("train", augment=r.augmentation())`、验证集用 `model.transform("val", augment=r.augmentation())`，
+#    再用 `dfdlab.train.fit(model, train_set, val_set, r, ...)` 训练（命令行 `dfdlab train --detector npr
+#    --blur-jpeg-prob 0.5 ...` 也是这样搭的；recipe 只是数据，真正加模糊和 JPEG 的是 transform）。
+#    它在 JPEG 30 下的 AP 能追上 UnivFD 的替身吗？代价是什么？
+#    · Train NPR with Blur+JPEG(0.5) augmentation: `r = recipe("npr", blur_jpeg_prob=0.5)`, the training set through
+#    `model.transform("train", augment=r.augmentation())`, the validation set through
+#    `model.transform("val", augment=r.augmentation())`, then `dfdlab.train.fit(model, train_set, val_set, r, ...)`
+#    (`dfdlab train --detector npr --blur-jpeg-prob 0.5 ...` builds the same; the recipe is only data, the transform
+#    applies the blur and the JPEG). Does its AP under JPEG 30 catch up with the UnivFD stand-in? At what cost?
+# 6. 成本表里 LGrad 的吞吐量为什么最低？如果把梯度图缓存到磁盘 (`LGrad(cache_dir=...)`)，训练和测试各能省多少？
+#    · Why is LGrad's throughput the lowest in the cost table? How much would caching the gradient maps on disk
+#    (`LGrad(cache_dir=...)`) save in training, and in testing?
+# 7. 用你自己的照片（手机拍的）试试第 10 节的小工具：哪个检测器最容易把真实照片判成假？这和第 5 节的哪个开放问题有关？
+#    · Try section 10's demo on your own phone photos: which detector calls real photos fake most often? Which open
+#    problem of section 5 is this?
+# 8. 读附录里的 `dfdlab.suites.SUITES["univfd"]`：为什么 SAN 和 SITD 只用了 100 + 100 张？这对它们的 AP 意味着什么？
+#    · Read `dfdlab.suites.SUITES["univfd"]` in the appendix: why do SAN and SITD use only 100 + 100 images? What does
+#    that mean for their AP?
+
+# %% [markdown]
+# ## 附录 · Appendix: each paper's test protocol, replica trees and the reproduction ledger
+#
+# **中文要点**
+# - 每篇论文的测试方式都不同（是否缩放、是否裁剪、如何抽样）：`dfdlab.suites` 把这些协议写成数据，`dfdlab eval --suite NAME` 运行它们。
+# - 复现账本 (`dfdlab.ledger`) 把论文的数字和我们的数字放在一起；快速配置的数字放在单独一节，永远不进论文那一栏。
 #
 # The papers do not test the same way: NPR resizes ForenSynths to 256×256 but tests
 # GANGen-Detection at native size; UnivFD crops 224 from the native image and sub-samples
@@ -391,7 +747,7 @@ if models:
             "checkpoint_sha256"]
     long = pd.concat([tagged(t, n) for n, t in tables.items()], ignore_index=True)
     ledger.record(long[cols], "07_benchmark_table1",
-                  "Lesson 07: every detector trained on the mini benchmark's dcgan_transposed family "
+                  "Lesson 07: every detector trained on the mini benchmark's training family (generator dcgan_transposed) "
                   f"({cfg.profile} profile; stand-ins as named in the lesson)",
                   data="mini benchmark" if cfg.profile == "quick" else None)
     rob = pd.concat([tagged(r, n) for n, r in robust.items()], ignore_index=True)
@@ -410,38 +766,6 @@ if models:
         assert mini_rows["acc_paper"].isna().all() and len(mini_rows) > 0
     elif dfdlab.config.rehearsal():  # random weights never fill a paper column
         assert led.loc[led["section"] == "paper", "acc_ours"].isna().all()
-
-# %% [markdown]
-# ## 7 · Try it yourself
-#
-# Upload an image (or pick one from the mini benchmark): each detector's score from the
-# quick zoo trained above, the NPR residual, the gradient map and the spectrum side by side.
-# A file that is not an image gets a one-line message. (`dfdlab.widgets.demo()` works in
-# any notebook.)
-
-# %%
-from dfdlab.widgets import demo
-
-d = demo()
-if cfg.profile == "quick":
-    d.show_path(next((root / "test" / "upsample_only" / "1_fake").glob("*.png")))
-    print({k: None if v is None else round(v, 3) for k, v in d.scores.items()})
-
-# %% [markdown]
-# ## 练习 (Exercises)
-#
-# 1. 把 `QUICK_ZOO["npr"]["epochs"]` 改成 1 和 8，重新训练（`zoo.train_quick("npr", force=True)`），
-#    哪些未见过的生成器的 AP 变化最大？为什么 `upsample_only` 对 NPR 反而很难（提示：上采样之后的卷积层做了什么）？
-# 2. 在鲁棒性网格里加入"先 JPEG 50 再模糊 σ2"，和"先模糊再 JPEG"比较：顺序重要吗？
-#    (CNNDetection 的 `data_augment` 先模糊后 JPEG。)
-# 3. 给 NPR 加上 Blur+JPEG(0.5) 数据增强：`r = recipe("npr", blur_jpeg_prob=0.5)`，训练集用
-#    `model.transform("train", augment=r.augmentation())`、验证集用 `model.transform("val", augment=r.augmentation())`，
-#    再用 `dfdlab.train.fit(model, train_set, val_set, r, ...)` 训练（命令行 `dfdlab train --detector npr
-#    --blur-jpeg-prob 0.5 ...` 也是这样搭的；recipe 只是数据，真正加模糊和 JPEG 的是 transform）。
-#    它在 JPEG 30 下的 AP 能追上 UnivFD 的替身吗？代价是什么？
-# 4. 成本表里 LGrad 的吞吐量为什么最低？如果把梯度图缓存到磁盘 (`LGrad(cache_dir=...)`)，训练和测试各能省多少？
-# 5. 读 `dfdlab.suites.SUITES["univfd"]`：为什么 SAN 和 SITD 只用了 100 + 100 张？这对它们的 AP 意味着什么？
-# 6. 用你自己的照片（手机拍的）试试上面的小工具：哪个检测器最容易把真实照片判成假？为什么？
 
 # %%
 print(f"lesson ran in {time.time() - T_START:.0f} s")
