@@ -415,6 +415,116 @@ def _fused_weight(w: torch.Tensor) -> torch.Tensor:
     return (w[:, :, 1:, 1:] + w[:, :, :-1, 1:] + w[:, :, 1:, :-1] + w[:, :, :-1, :-1]) * 0.25
 
 
+def _w(m: nn.Module) -> torch.Tensor:
+    return m.weight * m.wscale
+
+
+def _b(m: nn.Module) -> torch.Tensor:
+    return m.bias * m.bscale
+
+
+def _stylegan_fast_forward(D: "StyleGANDiscriminator", x: torch.Tensor):
+    """Forward of ``method="fast"``: every down-sampling block as blur -> 2x2 box -> stride-2 conv3x3, channels-last.
+
+    Returns the post-activations the backward needs (:func:`_stylegan_backward`).
+    """
+    nb = D.num_blocks
+    x = x.contiguous(memory_format=torch.channels_last)
+    h = F.leaky_relu(F.conv2d(x, _w(D.input0), _b(D.input0)), 0.2)
+    saved = [h]
+    for b in range(nb - 1):
+        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
+        h = F.leaky_relu(F.conv2d(h, _w(conv), _b(conv), 1, 1), 0.2)
+        saved.append(h)
+        z = F.conv2d(h, down.blur.kernel, None, 1, 1, 1, h.shape[1])  # the [1,2,1] blur
+        u = F.avg_pool2d(F.pad(z, (1, 1, 1, 1)), 2, 1)  # 2x2 box, stride 1: H+1 rows
+        h = F.leaky_relu(F.conv2d(u, _w(down), _b(down), 2, 0), 0.2)
+        saved.append(h)
+    last = getattr(D, f"layer{2 * (nb - 1)}")
+    dense0 = getattr(D, f"layer{2 * nb - 1}")
+    std = torch.full_like(h[:, :1], math.sqrt(D.mbstd.epsilon))  # group 1: std 0, sqrt(0 + eps)
+    h = F.leaky_relu(F.conv2d(torch.cat([h, std], 1), _w(last), _b(last), 1, 1), 0.2)
+    saved.append(h)
+    return saved, F.leaky_relu(F.linear(h.reshape(h.shape[0], -1), _w(dense0), _b(dense0)), 0.2)
+
+
+def _stylegan_official_forward(D: "StyleGANDiscriminator", x: torch.Tensor):
+    """Forward of ``method="hybrid"``: D's own modules, one image, the official layout (NCHW), no graph.
+
+    The same operations on the same memory layout as the official batch-1 call, so every
+    pre-activation, and with it every LeakyReLU slope, is bit for bit the official one.
+    """
+    if x.shape[0] != 1:
+        raise ValueError("_stylegan_official_forward runs one image at a time (the official batch size)")
+    nb = D.num_blocks
+    h = D.input0(x.contiguous())
+    saved = [h]
+    for b in range(nb - 1):
+        h = getattr(D, f"layer{2 * b}")(h)
+        saved.append(h)
+        h = getattr(D, f"layer{2 * b + 1}")(h)
+        saved.append(h)
+    h = getattr(D, f"layer{2 * (nb - 1)}")(h)  # batch 1: the stddev channel is the constant sqrt(1e-8)
+    saved.append(h)
+    return saved, getattr(D, f"layer{2 * nb - 1}")(h)
+
+
+def _stylegan_backward(D: "StyleGANDiscriminator", saved: list, h_dense: torch.Tensor,
+                       official_below: int = 16) -> torch.Tensor:
+    """``∂ sum(D(x)) / ∂x`` from the saved post-activations, written out (no autograd graph).
+
+    The transpose of every layer: ``leaky_relu_backward`` on the saved activations (the
+    slope of a unit is 1 where its output is > 0, else 0.2, as autograd's), transposed
+    convolutions, the stddev channel dropped (at batch 1 it is a constant and passes no
+    gradient). No parameter gradient is computed. Two ways per block:
+
+    * blocks at ``official_below`` px and under (8 and 16 px: under 1% of the work) and
+      the 4x4 block: the operations autograd runs for the official graph, in its layout
+      (NCHW; ``conv_transpose2d`` of the fused 4x4 stride-2 kernel or ``avg_pool2d_backward``
+      then the 3x3 transpose); measured bit for bit equal to the official backward when
+      used for every block;
+    * larger blocks: each down-sampling block as the transpose of blur -> 2x2 box ->
+      stride-2 conv3x3 (the same linear map as the fused 4x4 stride-2 conv, or conv3x3 ->
+      2x2 average pool below 128 px, with about 35% fewer multiply-adds), channels-last
+      (faster oneDNN transposed and depthwise convolutions on CPU); float32 rounding
+      differs from the official (about 1e-6 relative).
+    """
+    lrelu_backward = torch.ops.aten.leaky_relu_backward
+    nb = D.num_blocks
+    last = getattr(D, f"layer{2 * (nb - 1)}")
+    dense0, dense1 = getattr(D, f"layer{2 * nb - 1}"), getattr(D, f"layer{2 * nb}")
+    saved = list(saved)
+    h = saved.pop()
+    n, w_last = h.shape[0], _w(last)
+    # Backward from d sum(score) / d score = 1.
+    g = torch.ones(n, 1, dtype=h.dtype, device=h.device).mm(_w(dense1))
+    g = lrelu_backward(g, h_dense, 0.2, False).mm(_w(dense0)).view(h.shape)
+    g = lrelu_backward(g, h.contiguous(), 0.2, False)
+    g = F.conv_transpose2d(g, w_last, None, 1, 1)[:, :-1]  # drop the stddev channel
+    layout = torch.contiguous_format
+    for b in reversed(range(nb - 1)):
+        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
+        official = g.shape[-1] * 2 <= official_below
+        layout = torch.contiguous_format if official else torch.channels_last
+        g = lrelu_backward(g.contiguous(memory_format=layout), saved.pop().contiguous(memory_format=layout),
+                           0.2, False)
+        if not official:
+            g = F.conv_transpose2d(g, _w(down), None, 2, 0)
+            g = F.avg_pool2d(g, 2, 1)  # transpose of the box filter on the padded map
+        elif down.fused:
+            g = F.conv_transpose2d(g, _fused_weight(_w(down)), None, 2, 1)
+        else:
+            n, c, hh, ww = g.shape
+            g = torch.ops.aten.avg_pool2d_backward(g, g.new_empty(n, c, 2 * hh, 2 * ww), [2, 2], [2, 2], [0, 0],
+                                                   False, True, None)
+            g = F.conv_transpose2d(g, _w(down), None, 1, 1)
+        g = F.conv2d(g, down.blur.kernel.flip((2, 3)), None, 1, 1, 1, g.shape[1])  # transpose of the blur
+        g = lrelu_backward(g, saved.pop().contiguous(memory_format=layout), 0.2, False)
+        g = F.conv_transpose2d(g, _w(conv), None, 1, 1)
+    g = lrelu_backward(g, saved.pop().contiguous(memory_format=layout), 0.2, False)
+    return F.conv_transpose2d(g, _w(D.input0), None).contiguous()
+
+
 def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> torch.Tensor:
     """``∂ sum(D(x)) / ∂x`` for a :class:`StyleGANDiscriminator` at ``lod == 0``, written out by hand.
 
@@ -425,9 +535,9 @@ def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> tor
       stride-2 4x4 conv from 128 px up) is rewritten as ``blur -> 2x2 box filter (stride 1)
       -> conv3x3 at stride 2``: the same linear map (``avgpool(conv(z)) ==
       conv_stride2(box(z))`` and ``fused 4x4 == 3x3 (*) box``), 9 instead of 16 (fused) or
-      36 (pooled) multiply-adds per output, so about 35% fewer in all;
-    * the backward is written out (transposed convolutions, ``leaky_relu_backward`` on the
-      saved activations): no autograd graph, no parameter gradients;
+      36 (pooled) multiply-adds per output, so about 35% fewer in all, forward and backward;
+    * the backward is written out (:func:`_stylegan_backward`): no autograd graph, no
+      parameter gradients;
     * channels-last memory layout (faster oneDNN convolutions and depthwise blur on CPU);
     * the minibatch-stddev channel of the 4x4 block is the batch-1 constant ``sqrt(1e-8)``
       (each image alone), and it passes no gradient, as in the official batch-1 call.
@@ -437,47 +547,25 @@ def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> tor
     0: there the LeakyReLU slope changes (1 vs 0.2) and the gradient around that unit
     changes visibly (a few quantisation levels on a few pixels). The official float32
     path has such flips against the exact (float64) gradient as well, just at other units.
+    ``method="hybrid"`` (:func:`_stylegan_hybrid_gradients`) avoids the flips.
     """
-    def w_(m):
-        return m.weight * m.wscale
+    return _stylegan_backward(D, *_stylegan_fast_forward(D, x))
 
-    def b_(m):
-        return m.bias * m.bscale
 
-    lrelu_backward = torch.ops.aten.leaky_relu_backward
-    nb = D.num_blocks
-    x = x.contiguous(memory_format=torch.channels_last)
-    first = D.input0
-    h = F.leaky_relu(F.conv2d(x, w_(first), b_(first)), 0.2)
-    saved = [h]
-    for b in range(nb - 1):
-        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
-        h = F.leaky_relu(F.conv2d(h, w_(conv), b_(conv), 1, 1), 0.2)
-        saved.append(h)
-        z = F.conv2d(h, down.blur.kernel, None, 1, 1, 1, h.shape[1])  # the [1,2,1] blur
-        u = F.avg_pool2d(F.pad(z, (1, 1, 1, 1)), 2, 1)  # 2x2 box, stride 1: H+1 rows
-        h = F.leaky_relu(F.conv2d(u, w_(down), b_(down), 2, 0), 0.2)
-        saved.append(h)
-    last = getattr(D, f"layer{2 * (nb - 1)}")
-    dense0, dense1 = getattr(D, f"layer{2 * nb - 1}"), getattr(D, f"layer{2 * nb}")
-    n, w_last = h.shape[0], w_(last)
-    std = torch.full_like(h[:, :1], math.sqrt(D.mbstd.epsilon))  # group 1: std 0, sqrt(0 + eps)
-    h = F.leaky_relu(F.conv2d(torch.cat([h, std], 1), w_last, b_(last), 1, 1), 0.2)
-    saved.append(h)
-    h_dense = F.leaky_relu(F.linear(h.reshape(n, -1), w_(dense0), b_(dense0)), 0.2)
-    # Backward from d sum(score) / d score = 1.
-    g = torch.ones(n, 1, dtype=x.dtype, device=x.device).mm(w_(dense1))
-    g = lrelu_backward(g, h_dense, 0.2, False).mm(w_(dense0)).view(h.shape)
-    g = lrelu_backward(g.contiguous(memory_format=torch.channels_last), saved.pop(), 0.2, False)
-    g = F.conv_transpose2d(g, w_last, None, 1, 1)[:, :-1]  # drop the stddev channel
-    for b in reversed(range(nb - 1)):
-        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
-        g = F.conv_transpose2d(lrelu_backward(g, saved.pop(), 0.2, False), w_(down), None, 2, 0)
-        g = F.avg_pool2d(g, 2, 1)  # transpose of the box filter on the padded map
-        g = F.conv2d(g, down.blur.kernel.flip((2, 3)), None, 1, 1, 1, g.shape[1])  # transpose of the blur
-        g = F.conv_transpose2d(lrelu_backward(g, saved.pop(), 0.2, False), w_(conv), None, 1, 1)
-    g = F.conv_transpose2d(lrelu_backward(g, saved.pop(), 0.2, False), w_(first), None)
-    return g.contiguous()
+def _stylegan_hybrid_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> torch.Tensor:
+    """``gradient_map(..., method="hybrid")``: the official forward, the hand-written backward.
+
+    The input gradient of a LeakyReLU network is a linear map fixed by the slopes its
+    forward pass chose. The forward here is the official one, operation for operation and
+    in the official layout (:func:`_stylegan_official_forward`), so every slope is the
+    official one; the backward is :func:`_stylegan_backward` (fewer multiply-adds,
+    channels-last, no graph), which computes the same linear map with other float32
+    rounding (about 1e-6 relative). After min-max scaling and cv2 rounding a value can
+    then land on the other side of a rounding boundary: at most 1 level apart, on about
+    1e-4 of the values or fewer (``benchmarks/lgrad_gradients.py`` measures and checks it);
+    no slope flips, so never more than 1 level.
+    """
+    return _stylegan_backward(D, *_stylegan_official_forward(D, x))
 
 
 def _raw_gradients(D: nn.Module, x: torch.Tensor, method: str, chunk_size: int | None) -> torch.Tensor:
@@ -488,14 +576,17 @@ def _raw_gradients(D: nn.Module, x: torch.Tensor, method: str, chunk_size: int |
         alone = each_image_alone(D)
     elif method == "vmap":
         alone = contextlib.nullcontext()
-    elif method == "fast":
+    elif method in ("fast", "hybrid"):
         if not isinstance(D, StyleGANDiscriminator) or float(D.lod) != 0:
-            raise ValueError("method='fast' is written for StyleGANDiscriminator at lod 0; use 'batched'")
+            raise ValueError(f"method={method!r} is written for StyleGANDiscriminator at lod 0; use 'batched'")
+        if method == "hybrid" and chunk_size not in (None, 1):
+            raise ValueError("method='hybrid' runs the official forward, one image at a time: chunk_size must be 1")
+        fn = _stylegan_fast_gradients if method == "fast" else _stylegan_hybrid_gradients
         # One image at a time: no graph to keep, and the activations of one image stay in cache.
         with torch.no_grad():
-            return torch.cat([_stylegan_fast_gradients(D, xi) for xi in x.detach().split(chunk_size or 1)])
+            return torch.cat([fn(D, xi) for xi in x.detach().split(chunk_size or 1)])
     else:
-        raise ValueError(f"method={method!r}; use 'batched', 'loop', 'vmap' or 'fast'")
+        raise ValueError(f"method={method!r}; use 'batched', 'loop', 'vmap', 'fast' or 'hybrid'")
     if chunk_size is None and x.device.type == "cpu":
         # On CPU large convolutions are compute-bound already at batch 1; bigger chunks only add
         # memory traffic (measured: 4 images at 256 px together ~15% slower than one by one),
@@ -537,11 +628,15 @@ def gradient_map(D: nn.Module, x: torch.Tensor, quantize: bool = False, method: 
             (for a discriminator with unknown batch-mixing layers); ``"fast"`` (a
             :class:`StyleGANDiscriminator` only) the same gradient with about 35% fewer
             multiply-adds and a hand-written backward (:func:`_stylegan_fast_gradients`):
-            1.4-1.9x the official speed on one CPU thread (``benchmarks/lgrad_gradients.py``),
-            equal up to float32 rounding, which can flip a few LeakyReLU slopes (measured
-            on four photographs: 2.6e-4 of the quantised values differ, by up to 5 levels).
+            equal up to float32 rounding, which can flip a few LeakyReLU slopes (on the
+            benchmark's four photographs 2.8e-4 of the quantised values differ, by up to 5
+            levels); ``"hybrid"`` (a :class:`StyleGANDiscriminator` only) the official
+            forward, operation for operation, then that hand-written backward
+            (:func:`_stylegan_hybrid_gradients`): every LeakyReLU slope is the official one,
+            so quantised values are at most 1 level apart (on the benchmark's photographs
+            6.4e-5 of them). Speeds: ``benchmarks/README.md``.
         chunk_size: images per forward (default: all on a GPU; on CPU one at a time from
-            256 px up, else 64 images of 64 px' worth; ``"fast"``: 1).
+            256 px up, else 64 images of 64 px' worth; ``"fast"``: 1; ``"hybrid"``: 1 only).
 
     The official script (``img2gad_pytorch/gen_imggrad.py``) takes ``autograd.grad(D(x).sum(), x)`` with one
     image per batch, then ``normlize_np`` (:func:`minmax_to_255`) and ``cv2.imwrite`` of
