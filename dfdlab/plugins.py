@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .files import atomic_write_text
+from .files import atomic_write_text, sha256sum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,7 +132,7 @@ def load_plugin(path: str | os.PathLike) -> list[str]:
     for det in new:
         cls = base._REGISTRY[det]
         if getattr(cls, "quick_zoo", None):
-            zoo.QUICK_ZOO[det] = {**cls.quick_zoo, "plugin": str(path)}
+            zoo.QUICK_ZOO[det] = {**cls.quick_zoo, "plugin": str(path), "plugin_sha256": sha256sum(path)}
     _LOADED[path] = new
     return list(new)
 

@@ -149,6 +149,8 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     root = Path(root) if root is not None else build_mini()
     want = {"build": cfg["build"], "discriminator": cfg.get("discriminator"), "epochs": cfg["epochs"],
             "batch_size": cfg["batch_size"], "seed": cfg["seed"], "mini_root": str(root)}
+    if cfg.get("plugin_sha256"):  # a plugin's entry: an edit of its file retrains
+        want["plugin_sha256"] = cfg["plugin_sha256"]
     rec = quick_info(name, cfg["seed"])
     if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
         return load_quick(name, cfg["seed"]), {**rec, "from_cache": True}
