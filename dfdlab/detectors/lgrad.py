@@ -415,61 +415,91 @@ def _fused_weight(w: torch.Tensor) -> torch.Tensor:
     return (w[:, :, 1:, 1:] + w[:, :, :-1, 1:] + w[:, :, 1:, :-1] + w[:, :, :-1, :-1]) * 0.25
 
 
-def _w(m: nn.Module) -> torch.Tensor:
-    return m.weight * m.wscale
+class _RunTimeWeights:
+    """Each block's run-time weight ``weight * wscale`` (and fused 4x4 kernel), bias ``bias * bscale``, once per call.
+
+    The same float32 operations as the blocks' ``forward``, so the same bits; computed once
+    per :func:`gradient_map` call instead of once per image and pass (the 8192 x 512 Dense0
+    alone is 4M multiplications).
+    """
+
+    def __init__(self):
+        self._cache: dict = {}
+
+    def _get(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def w(self, m: nn.Module) -> torch.Tensor:
+        return self._get((id(m), "w"), lambda: m.weight * m.wscale)
+
+    def b(self, m: nn.Module) -> torch.Tensor:
+        return self._get((id(m), "b"), lambda: m.bias * m.bscale)
+
+    def fused(self, m: nn.Module) -> torch.Tensor:
+        return self._get((id(m), "fused"), lambda: _fused_weight(self.w(m)))
 
 
-def _b(m: nn.Module) -> torch.Tensor:
-    return m.bias * m.bscale
-
-
-def _stylegan_fast_forward(D: "StyleGANDiscriminator", x: torch.Tensor):
+def _stylegan_fast_forward(D: "StyleGANDiscriminator", x: torch.Tensor, p: _RunTimeWeights):
     """Forward of ``method="fast"``: every down-sampling block as blur -> 2x2 box -> stride-2 conv3x3, channels-last.
 
     Returns the post-activations the backward needs (:func:`_stylegan_backward`).
     """
     nb = D.num_blocks
     x = x.contiguous(memory_format=torch.channels_last)
-    h = F.leaky_relu(F.conv2d(x, _w(D.input0), _b(D.input0)), 0.2)
+    h = F.leaky_relu(F.conv2d(x, p.w(D.input0), p.b(D.input0)), 0.2)
     saved = [h]
     for b in range(nb - 1):
         conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
-        h = F.leaky_relu(F.conv2d(h, _w(conv), _b(conv), 1, 1), 0.2)
+        h = F.leaky_relu(F.conv2d(h, p.w(conv), p.b(conv), 1, 1), 0.2)
         saved.append(h)
         z = F.conv2d(h, down.blur.kernel, None, 1, 1, 1, h.shape[1])  # the [1,2,1] blur
         u = F.avg_pool2d(F.pad(z, (1, 1, 1, 1)), 2, 1)  # 2x2 box, stride 1: H+1 rows
-        h = F.leaky_relu(F.conv2d(u, _w(down), _b(down), 2, 0), 0.2)
+        h = F.leaky_relu(F.conv2d(u, p.w(down), p.b(down), 2, 0), 0.2)
         saved.append(h)
     last = getattr(D, f"layer{2 * (nb - 1)}")
     dense0 = getattr(D, f"layer{2 * nb - 1}")
     std = torch.full_like(h[:, :1], math.sqrt(D.mbstd.epsilon))  # group 1: std 0, sqrt(0 + eps)
-    h = F.leaky_relu(F.conv2d(torch.cat([h, std], 1), _w(last), _b(last), 1, 1), 0.2)
+    h = F.leaky_relu(F.conv2d(torch.cat([h, std], 1), p.w(last), p.b(last), 1, 1), 0.2)
     saved.append(h)
-    return saved, F.leaky_relu(F.linear(h.reshape(h.shape[0], -1), _w(dense0), _b(dense0)), 0.2)
+    return saved, F.leaky_relu(F.linear(h.reshape(h.shape[0], -1), p.w(dense0), p.b(dense0)), 0.2)
 
 
-def _stylegan_official_forward(D: "StyleGANDiscriminator", x: torch.Tensor):
-    """Forward of ``method="hybrid"``: D's own modules, one image, the official layout (NCHW), no graph.
+def _stylegan_official_forward(D: "StyleGANDiscriminator", x: torch.Tensor, p: _RunTimeWeights):
+    """Forward of ``method="hybrid"``: the blocks' own operations, one image, the official layout (NCHW), no graph.
 
-    The same operations on the same memory layout as the official batch-1 call, so every
-    pre-activation, and with it every LeakyReLU slope, is bit for bit the official one.
+    The same float32 operations on the same memory layout as the official batch-1 call
+    (``_ConvBlock.forward``: blur as a depthwise conv, the fused 4x4 stride-2 kernel from
+    128 px up, else conv3x3 then 2x2 average pool; LeakyReLU 0.2), so every pre-activation,
+    and with it every LeakyReLU slope, is bit for bit the official one (the score equals
+    ``D(x)``'s, ``tests/test_lgrad.py``).
     """
     if x.shape[0] != 1:
         raise ValueError("_stylegan_official_forward runs one image at a time (the official batch size)")
     nb = D.num_blocks
-    h = D.input0(x.contiguous())
+    h = F.leaky_relu(F.conv2d(x.contiguous(), p.w(D.input0), p.b(D.input0), 1, 0), 0.2)
     saved = [h]
     for b in range(nb - 1):
-        h = getattr(D, f"layer{2 * b}")(h)
+        conv, down = getattr(D, f"layer{2 * b}"), getattr(D, f"layer{2 * b + 1}")
+        h = F.leaky_relu(F.conv2d(h, p.w(conv), p.b(conv), 1, 1), 0.2)
         saved.append(h)
-        h = getattr(D, f"layer{2 * b + 1}")(h)
+        z = F.conv2d(h, down.blur.kernel, None, 1, 1, 1, h.shape[1])  # _Blur's forward
+        if down.fused:
+            h = F.conv2d(z, p.fused(down), p.b(down), 2, 1)
+        else:
+            h = F.avg_pool2d(F.conv2d(z, p.w(down), p.b(down), 1, 1), 2, 2, 0)
+        h = F.leaky_relu(h, 0.2)
         saved.append(h)
-    h = getattr(D, f"layer{2 * (nb - 1)}")(h)  # batch 1: the stddev channel is the constant sqrt(1e-8)
+    last = getattr(D, f"layer{2 * (nb - 1)}")
+    # The module's own stddev layer; at batch 1 its channel is the constant sqrt(1e-8).
+    h = F.leaky_relu(F.conv2d(last.mbstd(h), p.w(last), p.b(last), 1, 1), 0.2)
     saved.append(h)
-    return saved, getattr(D, f"layer{2 * nb - 1}")(h)
+    dense0 = getattr(D, f"layer{2 * nb - 1}")
+    return saved, F.leaky_relu(F.linear(h.reshape(1, -1), p.w(dense0), p.b(dense0)), 0.2)
 
 
-def _stylegan_backward(D: "StyleGANDiscriminator", saved: list, h_dense: torch.Tensor,
+def _stylegan_backward(D: "StyleGANDiscriminator", saved: list, h_dense: torch.Tensor, p: _RunTimeWeights,
                        official_below: int = 16) -> torch.Tensor:
     """``∂ sum(D(x)) / ∂x`` from the saved post-activations, written out (no autograd graph).
 
@@ -495,10 +525,10 @@ def _stylegan_backward(D: "StyleGANDiscriminator", saved: list, h_dense: torch.T
     dense0, dense1 = getattr(D, f"layer{2 * nb - 1}"), getattr(D, f"layer{2 * nb}")
     saved = list(saved)
     h = saved.pop()
-    n, w_last = h.shape[0], _w(last)
+    n, w_last = h.shape[0], p.w(last)
     # Backward from d sum(score) / d score = 1.
-    g = torch.ones(n, 1, dtype=h.dtype, device=h.device).mm(_w(dense1))
-    g = lrelu_backward(g, h_dense, 0.2, False).mm(_w(dense0)).view(h.shape)
+    g = torch.ones(n, 1, dtype=h.dtype, device=h.device).mm(p.w(dense1))
+    g = lrelu_backward(g, h_dense, 0.2, False).mm(p.w(dense0)).view(h.shape)
     g = lrelu_backward(g, h.contiguous(), 0.2, False)
     g = F.conv_transpose2d(g, w_last, None, 1, 1)[:, :-1]  # drop the stddev channel
     layout = torch.contiguous_format
@@ -509,23 +539,24 @@ def _stylegan_backward(D: "StyleGANDiscriminator", saved: list, h_dense: torch.T
         g = lrelu_backward(g.contiguous(memory_format=layout), saved.pop().contiguous(memory_format=layout),
                            0.2, False)
         if not official:
-            g = F.conv_transpose2d(g, _w(down), None, 2, 0)
+            g = F.conv_transpose2d(g, p.w(down), None, 2, 0)
             g = F.avg_pool2d(g, 2, 1)  # transpose of the box filter on the padded map
         elif down.fused:
-            g = F.conv_transpose2d(g, _fused_weight(_w(down)), None, 2, 1)
+            g = F.conv_transpose2d(g, p.fused(down), None, 2, 1)
         else:
             n, c, hh, ww = g.shape
             g = torch.ops.aten.avg_pool2d_backward(g, g.new_empty(n, c, 2 * hh, 2 * ww), [2, 2], [2, 2], [0, 0],
                                                    False, True, None)
-            g = F.conv_transpose2d(g, _w(down), None, 1, 1)
+            g = F.conv_transpose2d(g, p.w(down), None, 1, 1)
         g = F.conv2d(g, down.blur.kernel.flip((2, 3)), None, 1, 1, 1, g.shape[1])  # transpose of the blur
         g = lrelu_backward(g, saved.pop().contiguous(memory_format=layout), 0.2, False)
-        g = F.conv_transpose2d(g, _w(conv), None, 1, 1)
+        g = F.conv_transpose2d(g, p.w(conv), None, 1, 1)
     g = lrelu_backward(g, saved.pop().contiguous(memory_format=layout), 0.2, False)
-    return F.conv_transpose2d(g, _w(D.input0), None).contiguous()
+    return F.conv_transpose2d(g, p.w(D.input0), None).contiguous()
 
 
-def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> torch.Tensor:
+def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor,
+                             p: _RunTimeWeights | None = None) -> torch.Tensor:
     """``∂ sum(D(x)) / ∂x`` for a :class:`StyleGANDiscriminator` at ``lod == 0``, written out by hand.
 
     The same function as the official batch-1 autograd call, computed with fewer operations
@@ -549,10 +580,12 @@ def _stylegan_fast_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> tor
     path has such flips against the exact (float64) gradient as well, just at other units.
     ``method="hybrid"`` (:func:`_stylegan_hybrid_gradients`) avoids the flips.
     """
-    return _stylegan_backward(D, *_stylegan_fast_forward(D, x))
+    p = p or _RunTimeWeights()
+    return _stylegan_backward(D, *_stylegan_fast_forward(D, x, p), p)
 
 
-def _stylegan_hybrid_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> torch.Tensor:
+def _stylegan_hybrid_gradients(D: "StyleGANDiscriminator", x: torch.Tensor,
+                               p: _RunTimeWeights | None = None) -> torch.Tensor:
     """``gradient_map(..., method="hybrid")``: the official forward, the hand-written backward.
 
     The input gradient of a LeakyReLU network is a linear map fixed by the slopes its
@@ -565,7 +598,8 @@ def _stylegan_hybrid_gradients(D: "StyleGANDiscriminator", x: torch.Tensor) -> t
     1e-4 of the values or fewer (``benchmarks/lgrad_gradients.py`` measures and checks it);
     no slope flips, so never more than 1 level.
     """
-    return _stylegan_backward(D, *_stylegan_official_forward(D, x))
+    p = p or _RunTimeWeights()
+    return _stylegan_backward(D, *_stylegan_official_forward(D, x, p), p)
 
 
 def _raw_gradients(D: nn.Module, x: torch.Tensor, method: str, chunk_size: int | None) -> torch.Tensor:
@@ -584,7 +618,8 @@ def _raw_gradients(D: nn.Module, x: torch.Tensor, method: str, chunk_size: int |
         fn = _stylegan_fast_gradients if method == "fast" else _stylegan_hybrid_gradients
         # One image at a time: no graph to keep, and the activations of one image stay in cache.
         with torch.no_grad():
-            return torch.cat([fn(D, xi) for xi in x.detach().split(chunk_size or 1)])
+            p = _RunTimeWeights()
+            return torch.cat([fn(D, xi, p) for xi in x.detach().split(chunk_size or 1)])
     else:
         raise ValueError(f"method={method!r}; use 'batched', 'loop', 'vmap', 'fast' or 'hybrid'")
     if chunk_size is None and x.device.type == "cpu":
