@@ -28,7 +28,7 @@
 #   images from the wild, new generators);
 # - how our four implementations compare when everything but the method is held fixed.
 #
-# **Runtime.** Quick profile (CPU, the mini benchmark): under 2 minutes on a 2-core CPU when
+# **Runtime.** Quick profile (CPU, the mini benchmark): about 2 minutes on a shared 2-core CPU when
 # `DFDLAB_HOME/zoo/quick` already holds the quick zoo (lessons 04–06 or an earlier run trained it; the
 # last cell prints this run's time), about 9 minutes when the four detectors must be trained first.
 # Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per
