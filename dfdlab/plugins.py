@@ -51,6 +51,24 @@ RESERVED = ("tiny",)
 
 #: Resolved plugin file -> the detector names it registered (each file is imported once).
 _LOADED: dict[Path, list[str]] = {}
+#: Detector -> its plugin's quick-zoo entry (``quick_zoo`` plus the file and its sha256), for ``dfdlab.zoo``.
+ZOO_ENTRIES: dict[str, dict] = {}
+#: Called with (detector, entry) for every entry, past and future: ``dfdlab.zoo`` adds them to ``QUICK_ZOO``.
+_ZOO_HOOKS: list = []
+
+
+def on_zoo_entry(hook) -> None:
+    """Call ``hook(detector, entry)`` for every plugin's quick-zoo entry, those loaded so far and those to come.
+
+    ``dfdlab.zoo`` registers the hook that adds them to ``QUICK_ZOO`` (so this module needs no import of the zoo).
+    A hook raises ``ValueError`` to refuse an entry; the plugin then fails to load, naming its file.
+    """
+    _ZOO_HOOKS.append(hook)
+    for det, entry in list(ZOO_ENTRIES.items()):
+        try:
+            hook(det, entry)
+        except ValueError as e:
+            raise PluginError(f"plugin {entry['plugin']}: {e}") from None
 
 
 class PluginError(ImportError):
@@ -88,7 +106,6 @@ def load_plugin(path: str | os.PathLike) -> list[str]:
     detector, takes a built-in detector's name or alias, names an unknown recipe, or has a
     ``quick_zoo`` entry without the zoo's keys. On an error the registry is left as it was.
     """
-    from . import zoo
     from .detectors import base
     from .recipes import RECIPES
 
@@ -124,20 +141,28 @@ def load_plugin(path: str | os.PathLike) -> list[str]:
                 where = f" (line {tb.tb_lineno})"
             tb = tb.tb_next
         raise PluginError(f"plugin {path} failed to import{where}: {type(e).__name__}: {e}") from e
+    entries = dict(ZOO_ENTRIES)
     try:
-        new = _check(path, module, registry, aliases, RECIPES, zoo.QUICK_ZOO)
+        new = _check(path, module, registry, aliases, RECIPES)
+        for det in new:
+            cls = base._REGISTRY[det]
+            if getattr(cls, "quick_zoo", None):
+                ZOO_ENTRIES[det] = entry = {**cls.quick_zoo, "plugin": str(path), "plugin_sha256": sha256sum(path)}
+                for hook in _ZOO_HOOKS:
+                    try:
+                        hook(det, entry)
+                    except ValueError as e:
+                        raise PluginError(f"plugin {path}: {e}") from None
     except PluginError:
         undo()
+        ZOO_ENTRIES.clear()
+        ZOO_ENTRIES.update(entries)
         raise
-    for det in new:
-        cls = base._REGISTRY[det]
-        if getattr(cls, "quick_zoo", None):
-            zoo.QUICK_ZOO[det] = {**cls.quick_zoo, "plugin": str(path), "plugin_sha256": sha256sum(path)}
     _LOADED[path] = new
     return list(new)
 
 
-def _check(path: Path, module, registry: dict, aliases: dict, recipes: dict, quick_zoo: dict) -> list[str]:
+def _check(path: Path, module, registry: dict, aliases: dict, recipes: dict) -> list[str]:
     """The names ``module`` registered, after checking them against the built-ins (see :func:`load_plugin`)."""
     from .detectors import base
 
@@ -168,8 +193,6 @@ def _check(path: Path, module, registry: dict, aliases: dict, recipes: dict, qui
             if missing:
                 raise PluginError(f"plugin {path}: {cls.__qualname__}.quick_zoo lacks {', '.join(missing)} "
                                   "(the keys of dfdlab.zoo.QUICK_ZOO)")
-            if det in quick_zoo:
-                raise PluginError(f"plugin {path}: the quick zoo already has an entry {det!r}")
     mine = [d for d in new if inspect.getmodule(base._REGISTRY[d]) is module
             or base._REGISTRY[d].__module__ == module.__name__]
     if not mine:
@@ -208,13 +231,12 @@ def new_detector(name: str, out_dir: str | os.PathLike = ".", force: bool = Fals
     ``name`` must be a lower-case Python identifier that no detector, alias or zoo entry uses.
     """
     from .detectors import base
-    from .zoo import QUICK_ZOO
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
         raise ValueError(f"detector name {name!r}: use lower-case letters, digits and _ (a Python identifier)")
-    taken = set(base.available()) | set(base.ALIASES) | set(QUICK_ZOO) | set(RESERVED)
+    taken = set(base.available()) | set(base.ALIASES) | set(ZOO_ENTRIES) | set(RESERVED)
     if name in taken:
-        raise ValueError(f"detector name {name!r} is taken (by a built-in detector, an alias or a zoo entry)")
+        raise ValueError(f"detector name {name!r} is taken (by a detector, an alias or the toy CNN)")
     out = Path(out_dir).expanduser() / f"{name}.py"
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; pass --force to overwrite it")
@@ -279,5 +301,5 @@ def fair_table(runs: dict, settings: dict, train_generator: str) -> pd.DataFrame
     return pd.DataFrame(rows).set_index("detector")
 
 
-__all__ = ["ENV", "SHARED", "PluginError", "TEMPLATE", "class_name", "fair_table", "load_env_plugins", "load_plugin",
-           "load_plugins", "loaded", "new_detector", "plugin_files", "run_settings"]
+__all__ = ["ENV", "SHARED", "ZOO_ENTRIES", "PluginError", "TEMPLATE", "class_name", "fair_table", "load_env_plugins",
+           "load_plugin", "load_plugins", "loaded", "new_detector", "on_zoo_entry", "plugin_files", "run_settings"]

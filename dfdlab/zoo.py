@@ -23,7 +23,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import detectors
+from . import detectors, plugins
 from .config import home
 from .data import ForenSynths, build_mini
 from .features import LinearProbe, extract_features
@@ -81,9 +81,7 @@ def _entry(name: str) -> str:
     ``DFDLAB_PLUGINS``' plugins are loaded here when ``name`` is not a known entry.
     """
     if name not in QUICK_ZOO:
-        from .plugins import load_env_plugins
-
-        load_env_plugins()
+        plugins.load_env_plugins()
     return name if name in QUICK_ZOO else detectors.canonical(name)
 
 
@@ -182,5 +180,14 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     shutil.rmtree(out / "run", ignore_errors=True)  # best.pth above is all the zoo keeps
     return model.eval(), {**info, "from_cache": False}
 
+
+def _add_plugin_entry(name: str, entry: dict) -> None:
+    """A detector plugin's ``quick_zoo`` joins :data:`QUICK_ZOO` (``dfdlab.plugins.on_zoo_entry``)."""
+    if name in QUICK_ZOO and not QUICK_ZOO[name].get("plugin_sha256"):
+        raise ValueError(f"the quick zoo already has an entry {name!r}; choose another detector name")
+    QUICK_ZOO[name] = entry
+
+
+plugins.on_zoo_entry(_add_plugin_entry)
 
 __all__ = ["QUICK_ZOO", "load_quick", "quick_info", "train_quick", "zoo_dir"]

@@ -37,10 +37,10 @@ def replica(tmp_path_factory):
 def clean_registry():
     """Whatever a test's plugins register is gone afterwards (the registry is process-wide)."""
     registry, aliases, quick = dict(base._REGISTRY), dict(base.ALIASES), dict(zoo.QUICK_ZOO)
-    loaded = dict(plugins._LOADED)
+    loaded, entries = dict(plugins._LOADED), dict(plugins.ZOO_ENTRIES)
     yield
     for d, keep in ((base._REGISTRY, registry), (base.ALIASES, aliases), (zoo.QUICK_ZOO, quick),
-                    (plugins._LOADED, loaded)):
+                    (plugins._LOADED, loaded), (plugins.ZOO_ENTRIES, entries)):
         d.clear()
         d.update(keep)
 
@@ -89,7 +89,7 @@ def test_train_and_eval_suite_over_the_replica_pick_up_the_plugin(plugin_file, r
     assert ck["total_steps"] == 1 and ck["recipe"]["name"] == "npr"  # one step of NPR's recipe
     capsys.readouterr()
     # eval --suite through DFDLAB_PLUGINS (a folder), in a fresh registry: nothing loaded by hand
-    for d in (base._REGISTRY, zoo.QUICK_ZOO):
+    for d in (base._REGISTRY, zoo.QUICK_ZOO, plugins.ZOO_ENTRIES):
         d.pop(NAME, None)
     plugins._LOADED.clear()
     monkeypatch.setenv("DFDLAB_PLUGINS", str(plugin_file.parent))
@@ -145,6 +145,11 @@ def test_zoo_fair_table_ledger_and_widget_pick_up_the_plugin(plugin_file, replic
     assert demo.show_path(img) and 0 <= demo.scores[NAME] <= 1 and "EXPERIMENT" in demo.status[NAME]
 
 
+def plugin_text(name: str) -> str:
+    """The template as ``name`` (what ``dfdlab new-detector`` writes), without the name checks."""
+    return plugins.TEMPLATE.read_text().replace(plugins.TEMPLATE_NAME, name)
+
+
 def test_bad_plugins_are_one_clear_error_naming_the_file(tmp_path, clean_registry, capsys, monkeypatch):
     broken = tmp_path / "broken.py"
     broken.write_text("import torch\n\nx = 1 / 0\n")
@@ -166,6 +171,11 @@ def test_bad_plugins_are_one_clear_error_naming_the_file(tmp_path, clean_registr
                      "@register('ufd')\nclass U(Detector):\n    recipe = 'npr'\n")
     with pytest.raises(plugins.PluginError, match=rf"{alias}.*'ufd'.*taken"):
         plugins.load_plugin(alias)
+    zoo_clash = tmp_path / "zoo_clash.py"
+    zoo_clash.write_text(plugin_text("univfd_finetuned"))
+    with pytest.raises(plugins.PluginError, match=rf"{zoo_clash}.*quick zoo already has an entry 'univfd_finetuned'"):
+        plugins.load_plugin(zoo_clash)
+    assert "univfd_finetuned" not in base._REGISTRY and "plugin" not in zoo.QUICK_ZOO["univfd_finetuned"]
     empty = tmp_path / "empty.py"
     empty.write_text("X = 1\n")
     with pytest.raises(plugins.PluginError, match=rf"{empty} registers no detector"):
