@@ -30,8 +30,9 @@
 # from the spread of training seeds.
 #
 # **Runtime**: CPU (quick): about 1 minute of CPU once the mini benchmark is cached (measured
-# under pytest: 67 s of CPU time, 2 min 48 s of wall time on a 2-core machine shared with three
-# other jobs; most of it the robustness grid of section 8, which reruns every time). GPU (full), per step: Table 1 with the published
+# under pytest: 52 s of CPU time, 1 min 58 s of wall time on a 2-core machine shared with other
+# jobs; most of it the robustness grid of section 8, which reruns every time; the two trainings
+# of sections 6 and 7 are resumed from `DFDLAB_HOME/runs` once they have run). GPU (full), per step: Table 1 with the published
 # `NPR.pth` (section 1b, about 62k test images at 256×256) about 5–10 minutes, most of it decoding
 # and resizing images; the NPR maps (sections 4–5) seconds; the cross-generator table and the
 # robustness grid with the published model (sections 6, 8) about 10 and 20 minutes. Retraining
