@@ -325,7 +325,7 @@ def progan_fade_in(h_low, h_new, alpha):
 
 
 fig = plt.figure(figsize=(11, 3.2))
-ax = fig.add_axes([0.0, 0.0, 0.55, 1.0])
+ax = fig.add_axes([0.0, 0.0, 0.55, 0.9])
 for i, res in enumerate([4, 8, 16, 32, 64, "…", 1024]):
     size = 0.25 + 0.12 * i
     ax.add_patch(plt.Rectangle((i * 1.1, 1.2 - size / 2), size, size, fc="tab:blue", alpha=0.25, ec="tab:blue"))
