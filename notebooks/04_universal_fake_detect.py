@@ -137,10 +137,10 @@ else:
 #   and on CLIP's image–text pairs and keeps CLIP ViT-L/14. The official code carries that
 #   comparison: `models/__init__.py` accepts `Imagenet:*` backbones (ResNets, VGG, Swin, ViT, which
 #   use ImageNet mean/std) beside `CLIP:*` ones (ResNets and ViTs up to ViT-L/14@336px). The
-#   numbers of that comparison are not in this course's sources (`../shared/PAPERS.md`,
-#   `dfdlab.paper_results`), so no lesson quotes them. Note which side of it the quick profile
+#   numbers of that comparison are not in this course's sources (`dfdlab.paper_results`),
+#   so no lesson quotes them. Note which side of it the quick profile
 #   is on: its stand-in, EfficientNet-Lite0, is an **ImageNet** backbone.
-# - The abstract's headline (PAPERS.md §2.4, verified): on unseen diffusion and autoregressive
+# - The abstract's headline: on unseen diffusion and autoregressive
 #   models, "+15.07 mAP and +25.90% acc" over the previous state of the art.
 
 # %% [markdown]

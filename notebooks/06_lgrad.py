@@ -217,7 +217,7 @@ for g, ds in test_sets.items():
 # and the ForenSynths test set, this cell scores each checkpoint on the 8 GANs of
 # `eval_test8gan.py` (`dfdlab.suites`, suite `forensynths`: the full 256×256 gradient image, every
 # test image) beside LGrad's 4-class row **as NPR's README quotes it**
-# (`dfdlab.evaluate.paper_table("lgrad_4class")`: the LGrad README has no table; PAPERS.md §3.4).
+# (`dfdlab.evaluate.paper_table("lgrad_4class")`: the LGrad README has no table).
 # Expect small differences: the authors' released gradients presumably come from the TensorFlow
 # discriminator (`docs/lgrad.md`). The quick profile has no published weights and skips this step.
 
@@ -251,19 +251,19 @@ else:
 #
 # **中文要点**
 # - 论文自己用两类实验支持它的论断：比较不同的变换模型（最后选了 StyleGAN 卧室 256² 判别器），以及用 1、2、4 类 ProGAN 训练分类器。
-# - 这些实验的数字不在本课程的资料里（PAPERS.md、FIELD.md、`dfdlab.paper_results`），所以本课不引用；能确认的是官方代码固定下来的部分，见下表。
+# - 这些实验的数字不在本课程的资料里（`dfdlab.paper_results`、`docs/lgrad.md`），所以本课不引用；能确认的是官方代码固定下来的部分，见下表。
 # - 第 6 节"训练过的 D vs 随机 D"是**我们自己的**消融实验，不是论文的。
 #
 # LGrad's claim, that the generalisation comes from the transformation model, rests in the paper on
 # two kinds of experiment: **transformation models compared** (the gradients of different
 # pretrained networks as the classifier's input, from which the StyleGAN bedroom-256 discriminator
 # was chosen) and **the number of training classes** (the classifier trained on 1, 2 and 4 ProGAN
-# classes). This course's sources (`../shared/PAPERS.md` §3, `../shared/FIELD.md`,
-# `dfdlab.paper_results`) do not hold the numbers of the comparison of transformation models,
+# classes). This course's sources (`dfdlab.paper_results`,
+# `docs/lgrad.md`) do not hold the numbers of the comparison of transformation models,
 # nor reliable 1- or 2-class rows, so no cell here quotes them. What they do record is what the
 # official code fixes:
 #
-# | evidence | what the official code and README fix (PAPERS.md §3) | numbers in this course |
+# | evidence | what the official code and README fix | numbers in this course |
 # |---|---|---|
 # | transformation model | StyleGAN (v1) discriminator trained on LSUN bedroom 256² (TF `karras2019stylegan-bedrooms-256x256.pkl`; genforce PyTorch conversion) | none for the comparison |
 # | 1-class training | `train-detector.sh --classes horse`; checkpoint `LGrad-1class-Trainon-Progan_horse.pth` | none reliable; the full profile scores the checkpoint (section 1b) |
