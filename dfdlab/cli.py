@@ -255,6 +255,10 @@ def _add_data(sub) -> None:
     b.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="benchmark size (default: quick)")
     b.add_argument("--photos-dir", default=None, help="a folder of your own photos, added to the bundled ones")
     b.add_argument("--force", action="store_true", help="rebuild even if a cached copy exists")
+    b.add_argument("--version", type=int, default=1, choices=(1, 2),
+                   help="1: the lessons' benchmark (default); 2: content-matched fakes from the shipped reconstructors")
+    b.add_argument("--jpeg-reals", type=int, default=None, metavar="Q",
+                   help="with --version 2: store the reals as JPEG of quality Q (the format-shortcut variant)")
     b.set_defaults(func=_cmd_data_build_mini)
 
 
@@ -285,8 +289,9 @@ def _layout_lines(matches) -> str:
 def _cmd_data_build_mini(args) -> int:
     try:
         root = build_mini(Path(args.root).expanduser() if args.root else None, seed=args.seed, preset=args.preset,
-                          photos_dir=args.photos_dir, force=args.force)
-    except (FileNotFoundError, FileExistsError) as e:  # a bad --photos-dir, a --root in the way
+                          photos_dir=args.photos_dir, force=args.force, version=args.version,
+                          jpeg_reals=args.jpeg_reals)
+    except (FileNotFoundError, FileExistsError, ValueError) as e:  # a bad --photos-dir, a --root in the way
         raise UserError(_one_line(e)) from None
     info = build_info(root)
     print(f"{root}  ({info['n_images']} images, {info['bytes'] / 1e6:.1f} MB, built in {info['seconds']} s)")

@@ -336,8 +336,9 @@ print(f"NPR's published mean accuracy {fs8.loc['NPR', 'acc']:.1f} (Table 1: {npr
 #
 # 1. **Format and size bias.** A detector learns whatever separates its training reals from its
 #    training fakes, and the file format and the image size often do. The published measurements
-#    are listed below (`dfdlab.paper_results.SHORTCUTS`); lesson 08 (陷阱 · shortcuts) measures the
-#    same effects on the mini benchmark.
+#    are listed below (`dfdlab.paper_results.SHORTCUTS`). On the mini benchmark, lesson 01 (section 6b) measures
+#    how far global statistics alone separate fakes from reals (`dfdlab.data.shortcuts`), and
+#    `build_mini(version=2, jpeg_reals=q)` writes the JPEG-reals variant to try the format bias on.
 # 2. **Calibration at 0.5.** Papers print accuracy at the fixed threshold 0.5 beside AP. A detector
 #    can rank every fake above every real and still sit near 50% accuracy at 0.5; section 6 shows
 #    it on our own runs (accuracy at 0.5 vs the oracle threshold). A threshold must be chosen on

@@ -32,6 +32,17 @@ test photos. The GANs are trained on the real *train* crops. Layout (ForenSynths
 
 The build is deterministic from ``seed`` (a rebuild gives the same sha256 column), cached
 under ``dfdlab.home()/mini/<config-hash>/`` and written atomically (temp dir + rename).
+
+**Version 2** (``build_mini(version=2)``, see :func:`_build_v2_into`): every fake is a real
+crop of the same split re-synthesised by one of nine trained reconstructors in five families
+(``dfdlab.data.mini_generators``: nearest, transposed, bilinear, pixel shuffle, a KL-VAE as
+latent diffusion's first stage), with its per-channel mean and high-pass energy moved back to
+its source crop's; train and val hold ``ae_nearest_f4`` only. The generators ship with the
+package, so the build is inference and PNG writing only. The shortcut probe
+(``dfdlab.data.shortcuts``, ``benchmarks/mini_shortcuts.py``: a logistic regression on global
+colour, brightness, saturation, sharpness and file-size statistics fitted on ``train/``) is part
+of the benchmark's definition; lesson 01 reports it for both versions. The lessons still build
+version 1 (``DEFAULT_VERSION``) until their claims are swept on version 2.
 """
 
 from __future__ import annotations
@@ -75,6 +86,11 @@ from .images import load_rgb
 
 #: Bump when the builder's output changes for the same config (part of the cache key).
 MINI_VERSION = 1
+#: Bump when version 2's output changes for the same config (part of its cache key).
+V2_REVISION = 1
+#: The version ``build_mini()`` builds. The lessons' claims were swept on version 1; they move
+#: to version 2 (content-matched fakes) once they are swept on it.
+DEFAULT_VERSION = 1
 IMAGE_SIZE = 64
 TRAIN_CLASS = "photos"
 TRAIN_GENERATOR = "dcgan_transposed"
@@ -106,6 +122,12 @@ PRESETS = {
                   nz=64, ae_iters=300, up_iters=150),
     "large": dict(n_train=4000, n_val=500, n_test=1000, n_pool=8192, gan_iters=5000, gan_batch=64, ngf=64, ndf=64,
                   nz=100, ae_iters=3000, up_iters=1000),
+}
+
+#: Version 2's sizes: real and fake images per split (each test generator has its own n_test of each).
+PRESETS_V2 = {
+    "quick": dict(n_train=400, n_val=100, n_test=200),
+    "large": dict(n_train=4000, n_val=500, n_test=1000),
 }
 
 
@@ -207,8 +229,15 @@ def to_pil(x: torch.Tensor) -> list[Image.Image]:
 
 
 # ----------------------------------------------------------------------------- config / cache
-def mini_config(seed: int = 0, preset: str = "quick", photos_dir=None, **overrides) -> dict:
+def mini_config(seed: int = 0, preset: str = "quick", photos_dir=None, version: int = DEFAULT_VERSION,
+                jpeg_reals: int | None = None, **overrides) -> dict:
     """The full build config (what the cache key hashes)."""
+    if version not in (1, 2):
+        raise ValueError(f"version={version!r}: the mini benchmark has versions 1 and 2")
+    if version == 2:
+        return _config_v2(seed, preset, photos_dir, jpeg_reals, **overrides)
+    if jpeg_reals is not None:
+        raise ValueError("jpeg_reals= needs version=2 (the content-matched benchmark)")
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS)}")
     cfg = dict(PRESETS[preset])
@@ -218,10 +247,34 @@ def mini_config(seed: int = 0, preset: str = "quick", photos_dir=None, **overrid
     cfg.update(overrides)
     cfg.update(version=MINI_VERSION, seed=int(seed), size=IMAGE_SIZE, generators=list(GENERATORS),
                photos=[list(p) for p in BUNDLED_PHOTOS], torch=torch.__version__.split("+")[0])
+    return _with_user_photos(cfg, photos_dir)
+
+
+def _with_user_photos(cfg: dict, photos_dir) -> dict:
     if photos_dir is not None:
         cfg["user_photos"] = [(s, p.stat().st_size, sp) for s, p, sp in user_photos(photos_dir)]
         cfg["photos_dir"] = str(Path(photos_dir).expanduser().resolve())
     return cfg
+
+
+def _config_v2(seed: int, preset: str, photos_dir, jpeg_reals: int | None, **overrides) -> dict:
+    from .mini_generators import MINI_GENERATORS, WEIGHTS, weights_sha256
+    from .mini_generators import TRAIN_GENERATOR as TRAIN_V2
+
+    if preset not in PRESETS_V2:
+        raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS_V2)}")
+    cfg = dict(PRESETS_V2[preset])
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise TypeError(f"build_mini(version=2) got unknown settings {sorted(unknown)}; known: {sorted(cfg)}")
+    cfg.update(overrides)
+    if jpeg_reals is not None and not 1 <= int(jpeg_reals) <= 100:
+        raise ValueError(f"jpeg_reals={jpeg_reals!r} must be a JPEG quality in 1..100 (or None: PNG reals)")
+    cfg.update(version=2, revision=V2_REVISION, seed=int(seed), size=IMAGE_SIZE, generators=list(MINI_GENERATORS), train_generator=TRAIN_V2,
+               photos=[list(p) for p in BUNDLED_PHOTOS], torch=str(torch.__version__).split("+")[0],
+               jpeg_reals=None if jpeg_reals is None else int(jpeg_reals),
+               weights_sha256=weights_sha256(WEIGHTS) if WEIGHTS.is_file() else None)
+    return _with_user_photos(cfg, photos_dir)
 
 
 def config_hash(cfg: dict) -> str:
@@ -248,7 +301,8 @@ def _deterministic_torch(threads: int | None):
 
 # ----------------------------------------------------------------------------- build
 def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None, progress: bool = True,
-               threads: int | None = 1, workers: int | None = None, force: bool = False, **overrides) -> Path:
+               threads: int | None = 1, workers: int | None = None, force: bool = False, version: int = DEFAULT_VERSION,
+               jpeg_reals: int | None = None, **overrides) -> Path:
     """Build (or find in the cache) the mini benchmark and return its root folder.
 
     ``root=None`` uses ``dfdlab.home()/mini/<config-hash>``. Keyword ``overrides`` change
@@ -258,8 +312,18 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     thread per process is also much faster than two when other jobs share the cores.
     ``workers`` processes train the six generators in parallel (default: up to 2, by the
     CPU count); the result does not depend on it.
+
+    ``version=2`` builds the content-matched benchmark v2 (see :func:`_build_v2_into`;
+    sizes ``n_train, n_val, n_test``); ``jpeg_reals=q`` (v2 only) stores its reals as JPEG
+    of quality ``q``, as ImageNet's and LSUN's reals are, the fakes staying PNG: the
+    variant that teaches the format shortcut. The lessons still use version 1.
     """
-    cfg = mini_config(seed=seed, preset=preset, photos_dir=photos_dir, **overrides)
+    cfg = mini_config(seed=seed, preset=preset, photos_dir=photos_dir, version=version, jpeg_reals=jpeg_reals,
+                      **overrides)
+    if cfg["version"] == 2 and cfg["weights_sha256"] is None:
+        from .mini_generators import WEIGHTS
+        raise FileNotFoundError(f"{WEIGHTS} is missing: the mini benchmark v2's generator weights ship with dfdlab; "
+                                f"reinstall it, or train them with `python -m dfdlab.data.train_mini_generators`")
     if workers is None:
         workers = max(1, min(2, os.cpu_count() or 1))
     key = config_hash(cfg)
@@ -276,7 +340,10 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.tmp-"))
     try:
         with _deterministic_torch(threads):
-            _build_into(tmp, cfg, key, progress, threads=threads, workers=workers)
+            if cfg["version"] == 2:
+                _build_v2_into(tmp, cfg, key, progress)
+            else:
+                _build_into(tmp, cfg, key, progress, threads=threads, workers=workers)
         if root.exists():
             shutil.rmtree(root)
         os.replace(tmp, root)
@@ -442,15 +509,22 @@ class ImageWriter:
     rows: list[dict] = field(default_factory=list)
 
     def write(self, images: list[Image.Image], split: str, generator: str, label: int, sources: list[str],
-              seeds: list[int], folder: str) -> None:
+              seeds: list[int], folder: str, kind: tuple[str, str] | None = None, jpeg: int | None = None) -> None:
+        """Write ``images`` to ``folder/{0_real,1_fake}/NNNNN.png`` (``.jpg`` of quality ``jpeg`` if given).
+
+        ``kind``: the fakes' ``(family, upsample)``; default: version 1's ``GENERATORS``.
+        """
         d = self.out / folder / ("1_fake" if label else "0_real")
         d.mkdir(parents=True, exist_ok=True)
-        family, up = ("real", "") if label == 0 else GENERATORS[generator]
+        family, up = ("real", "") if label == 0 else (kind or GENERATORS[generator])
         for i, (im, src, s) in enumerate(zip(images, sources, seeds, strict=True)):
             buf = io.BytesIO()
-            im.save(buf, format="PNG")
+            if jpeg is None:
+                im.save(buf, format="PNG")
+            else:
+                im.save(buf, format="JPEG", quality=jpeg)
             data = buf.getvalue()
-            p = d / f"{i:05d}.png"
+            p = d / f"{i:05d}.{'png' if jpeg is None else 'jpg'}"
             p.write_bytes(data)
             self.rows.append(dict(path=p.relative_to(self.out).as_posix(), split=split, generator=generator,
                                   family=family, upsample=up, label=label, source=src, seed=s,
@@ -490,6 +564,44 @@ def write_test(writer: ImageWriter, photos: dict, cfg: dict, models: dict[str, n
             originals, fake_sources = random_crops(photos["test"], n, seed=s_fake)
             fakes, fake_seeds = to_pil(reconstruct(models[name], to_tensor(originals))), [s_fake] * n
         writer.write(fakes, "test", name, 1, fake_sources, fake_seeds, f"test/{name}")
+
+
+def _build_v2_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
+    """Version 2: every fake is a real crop of the same split re-synthesised by a trained reconstructor.
+
+    ``train/`` and ``val/`` hold real crops of that split's photos and, as fakes, *other*
+    crops of the same photos through the train generator
+    (``dfdlab.data.mini_generators.TRAIN_GENERATOR``); ``test/<generator>/`` the same for
+    every generator over the test photos. Fakes and reals therefore share content, size and
+    encoding (PNG; ``jpeg_reals`` makes the reals JPEG), and the per-channel mean of each
+    fake is its source crop's (``dfdlab.gan.reconstruction.resynthesise``). The generators
+    ship with the package (``mini_generators.pt``), so the build is inference only.
+    """
+    from ..gan.reconstruction import resynthesise
+    from .mini_generators import MINI_GENERATORS, load_generators, upsampler
+
+    t0 = time.perf_counter()
+    photos = load_photos(cfg.get("photos_dir"))
+    gens = load_generators()
+    writer, timings, q = ImageWriter(out), {}, cfg["jpeg_reals"]
+
+    def pair(split: str, name: str, n: int, k: int, folder: str) -> None:
+        t = time.perf_counter()
+        s_real, s_fake = stage_seed(cfg["seed"], k), stage_seed(cfg["seed"], k + 1)
+        crops, sources = random_crops(photos[split], n, seed=s_real)
+        writer.write(crops, split, name, 0, sources, [s_real] * n, folder, jpeg=q)
+        originals, fake_sources = random_crops(photos[split], n, seed=s_fake)
+        fakes = to_pil(resynthesise(gens[name], to_tensor(originals)))
+        writer.write(fakes, split, name, 1, fake_sources, [s_fake] * n, folder,
+                     kind=(MINI_GENERATORS[name]["family"], upsampler(name)))
+        timings[f"{folder}"] = round(time.perf_counter() - t, 2)
+
+    train = cfg["train_generator"]
+    pair("train", train, cfg["n_train"], 50, f"train/{TRAIN_CLASS}")
+    pair("val", train, cfg["n_val"], 60, f"val/{TRAIN_CLASS}")
+    for k, name in enumerate(tqdm(cfg["generators"], desc="mini benchmark v2", disable=not progress)):
+        pair("test", name, cfg["n_test"], 100 + 2 * k, f"test/{name}")
+    write_manifest(out, writer.rows, cfg, key, seconds=round(time.perf_counter() - t0, 1), timings=timings, workers=1)
 
 
 def write_manifest(out: Path, rows: list[dict], cfg: dict, key: str, seconds: float, timings: dict, workers: int) -> None:

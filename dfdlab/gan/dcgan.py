@@ -27,17 +27,21 @@ from torch import nn
 UPSAMPLERS = ("transposed", "nearest", "bilinear", "pixelshuffle")
 
 
-def upsample_block(cin: int, cout: int, mode: str) -> nn.Module:
-    """One x2 up-sampling layer from ``cin`` to ``cout`` channels (no norm/activation)."""
+def upsample_block(cin: int, cout: int, mode: str, bias: bool = False) -> nn.Module:
+    """One x2 up-sampling layer from ``cin`` to ``cout`` channels (no norm/activation).
+
+    ``bias=False`` where a BatchNorm follows (the DCGAN); the mini benchmark's
+    reconstructors (``dfdlab.gan.reconstruction``) have no norm and keep the bias.
+    """
     if mode == "transposed":
-        return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)
+        return nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias)
     if mode == "nearest":
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=False))
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=bias))
     if mode == "bilinear":
         return nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                             nn.Conv2d(cin, cout, 3, 1, 1, bias=False))
+                             nn.Conv2d(cin, cout, 3, 1, 1, bias=bias))
     if mode == "pixelshuffle":
-        return nn.Sequential(nn.Conv2d(cin, cout * 4, 3, 1, 1, bias=False), nn.PixelShuffle(2))
+        return nn.Sequential(nn.Conv2d(cin, cout * 4, 3, 1, 1, bias=bias), nn.PixelShuffle(2))
     raise ValueError(f"upsample={mode!r} is not one of {UPSAMPLERS}")
 
 

@@ -1,0 +1,47 @@
+"""Train the mini benchmark v2's generators (seeded, one thread) and write their fp16 weights.
+
+    python -m dfdlab.data.train_mini_generators                 # all, into dfdlab/data/mini_generators.pt
+    python -m dfdlab.data.train_mini_generators --only ae_nearest_f4 --out /tmp/g.pt
+
+Each generator is seeded on its own (``dfdlab.data.mini_generators.MINI_GENERATORS``), so
+training a subset, or two subsets in two processes, gives the same tensors as one run.
+The crops are ``random_crops`` of the bundled *train* photos with the mini builder's pool seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from ..files import atomic_torch_save
+from .mini import load_photos, random_crops, stage_seed, to_tensor
+from .mini_generators import DETAIL_WEIGHT, ITERS, MINI_GENERATORS, WEIGHTS, train_generator
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="train the mini benchmark v2's generators (seeded) and write their weights")
+    ap.add_argument("--only", nargs="*", help="generators to train (default: all)")
+    ap.add_argument("--out", default=str(WEIGHTS), help=f"output file (default {WEIGHTS})")
+    ap.add_argument("--iters", type=int, default=ITERS)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)  # float reductions depend on the thread count; one thread is reproducible
+    torch.use_deterministic_algorithms(True)
+    pool, _ = random_crops(load_photos()["train"], 1024, seed=stage_seed(0, 1))
+    crops = to_tensor(pool)
+    out = Path(args.out)
+    blob = torch.load(out, weights_only=True) if out.is_file() else {"state_dicts": {}, "history": {}, "iters": {}}
+    for name in args.only or list(MINI_GENERATORS):
+        t = time.perf_counter()
+        blob["state_dicts"][name], blob["history"][name] = train_generator(name, crops, iters=args.iters)
+        blob["iters"][name] = args.iters
+        blob["detail_weight"] = DETAIL_WEIGHT
+        blob["torch"] = str(torch.__version__)
+        atomic_torch_save(blob, out)  # after each generator: an interrupted run keeps what it trained
+        print(f"{name}: loss {blob['history'][name][-1]['loss']:.4f}, {time.perf_counter() - t:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
