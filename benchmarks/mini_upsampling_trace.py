@@ -73,14 +73,13 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, df.to_csv(index=False))
 
-    wide = df.pivot_table(index="generator", columns="representation", values="ap", aggfunc=["mean", "min", "max"])
-    wide["upsample"] = fakes["upsample"]
+    stats = df.groupby(["generator", "representation"]).ap.agg(["mean", "min", "max"])
     print(f"\nmini benchmark v2 ({root}), NPR quick zoo settings, seeds {args.seeds}; AP mean [min, max]")
-    for g, r in wide.iterrows():
+    for g in sorted(df.generator.unique()):
         tag = " <- train generator" if g == train_gen else (" (unseen up-sampler)" if g in unseen else "")
-        print(f"  {g:22s} {r['upsample']:>12s}  NPR {r[('mean', 'npr')]:.3f} [{r[('min', 'npr')]:.3f}, "
-              f"{r[('max', 'npr')]:.3f}]  RGB {r[('mean', 'rgb')]:.3f} [{r[('min', 'rgb')]:.3f}, "
-              f"{r[('max', 'rgb')]:.3f}]{tag}")
+        n, r = stats.loc[(g, "npr")], stats.loc[(g, "rgb")]
+        print(f"  {g:22s} {fakes.loc[g, 'upsample']:>12s}  NPR {n['mean']:.3f} [{n['min']:.3f}, {n['max']:.3f}]  "
+              f"RGB {r['mean']:.3f} [{r['min']:.3f}, {r['max']:.3f}]{tag}")
     per_seed = df[df.generator.isin(unseen)].pivot_table(index="seed", columns="representation", values="ap")
     gap = per_seed["npr"] - per_seed["rgb"]
     train_ap = df[(df.generator == train_gen) & (df.representation == "npr")].ap
