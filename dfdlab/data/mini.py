@@ -238,16 +238,22 @@ def mini_config(seed: int = 0, preset: str = "quick", photos_dir=None, version: 
         return _config_v2(seed, preset, photos_dir, jpeg_reals, **overrides)
     if jpeg_reals is not None:
         raise ValueError("jpeg_reals= needs version=2 (the content-matched benchmark)")
-    if preset not in PRESETS:
-        raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS)}")
-    cfg = dict(PRESETS[preset])
-    unknown = set(overrides) - set(cfg)
-    if unknown:
-        raise TypeError(f"build_mini() got unknown settings {sorted(unknown)}; known: {sorted(cfg)}")
-    cfg.update(overrides)
+    cfg = _sizes(PRESETS, preset, overrides, "build_mini()")
     cfg.update(version=MINI_VERSION, seed=int(seed), size=IMAGE_SIZE, generators=list(GENERATORS),
                photos=[list(p) for p in BUNDLED_PHOTOS], torch=torch.__version__.split("+")[0])
     return _with_user_photos(cfg, photos_dir)
+
+
+def _sizes(presets: dict, preset: str, overrides: dict, caller: str) -> dict:
+    """The sizes of ``preset`` with ``overrides`` applied; an unknown preset or setting is an error naming the known ones."""
+    if preset not in presets:
+        raise ValueError(f"preset={preset!r} is not one of {sorted(presets)}")
+    cfg = dict(presets[preset])
+    unknown = set(overrides) - set(cfg)
+    if unknown:
+        raise TypeError(f"{caller} got unknown settings {sorted(unknown)}; known: {sorted(cfg)}")
+    cfg.update(overrides)
+    return cfg
 
 
 def _with_user_photos(cfg: dict, photos_dir) -> dict:
@@ -261,13 +267,7 @@ def _config_v2(seed: int, preset: str, photos_dir, jpeg_reals: int | None, **ove
     from .mini_generators import MINI_GENERATORS, WEIGHTS, weights_sha256
     from .mini_generators import TRAIN_GENERATOR as TRAIN_V2
 
-    if preset not in PRESETS_V2:
-        raise ValueError(f"preset={preset!r} is not one of {sorted(PRESETS_V2)}")
-    cfg = dict(PRESETS_V2[preset])
-    unknown = set(overrides) - set(cfg)
-    if unknown:
-        raise TypeError(f"build_mini(version=2) got unknown settings {sorted(unknown)}; known: {sorted(cfg)}")
-    cfg.update(overrides)
+    cfg = _sizes(PRESETS_V2, preset, overrides, "build_mini(version=2)")
     if jpeg_reals is not None and not 1 <= int(jpeg_reals) <= 100:
         raise ValueError(f"jpeg_reals={jpeg_reals!r} must be a JPEG quality in 1..100 (or None: PNG reals)")
     cfg.update(version=2, revision=V2_REVISION, seed=int(seed), size=IMAGE_SIZE, generators=list(MINI_GENERATORS), train_generator=TRAIN_V2,
@@ -594,7 +594,7 @@ def _build_v2_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
         fakes = to_pil(resynthesise(gens[name], to_tensor(originals)))
         writer.write(fakes, split, name, 1, fake_sources, [s_fake] * n, folder,
                      kind=(MINI_GENERATORS[name]["family"], upsampler(name)))
-        timings[f"{folder}"] = round(time.perf_counter() - t, 2)
+        timings[folder] = round(time.perf_counter() - t, 2)
 
     train = cfg["train_generator"]
     pair("train", train, cfg["n_train"], 50, f"train/{TRAIN_CLASS}")
