@@ -61,6 +61,12 @@ def mini_root() -> Path:
     return dfdlab.data.build_mini(progress=False)
 
 
+def train_and_unseen(root: Path, generators) -> tuple[str, list[str]]:
+    """The mini benchmark's training generator and the others among ``generators`` (a table's index, "mean" dropped)."""
+    train = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
+    return train, [g for g in generators if g not in ("mean", train)]
+
+
 _CONTEXT = {"threads": 1, "work": Path("/tmp/dfdlab_quick_claims"), "mini": None}
 
 
@@ -110,9 +116,8 @@ def npr_lesson(seed: int, threads: int) -> dict:
         rgb_table = evaluate(rgb_model, experiments.test_subsets(rgb_model, root / "test", cfg["n_test"]),
                              progress=False)
         robust = experiments.npr_robustness(npr_model, root / "test", cfg["n_robust"])
-    train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
     ap, ap_rgb = npr_table.set_index("generator")["ap"], rgb_table.set_index("generator")["ap"]
-    unseen = [g for g in ap.index if g not in ("mean", train_gen)]
+    train_gen, unseen = train_and_unseen(root, ap.index)
     return {"ap": ap, "ap_rgb": ap_rgb, "unseen": unseen, "train": train_gen,
             "mean_ap": experiments.mean_ap_by_condition(robust)}
 
@@ -148,8 +153,7 @@ def lgrad_lesson(seed: int, threads: int) -> dict:
         ap = {tag: evaluate(m, experiments.test_subsets(m, root / "test", cfg["test_per_class"]), batch_size=64,
                             progress=False).set_index("generator")["ap"]
               for tag, m in (("trained", trained), ("random", random_d))}
-    train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
-    unseen = [g for g in ap["trained"].index if g not in ("mean", train_gen)]
+    train_gen, unseen = train_and_unseen(root, ap["trained"].index)
     return {"ap": ap, "train": train_gen, "unseen": unseen}
 
 
@@ -201,8 +205,7 @@ def univfd_lesson(seed: int, threads: int) -> dict:
                 nn_bank = NearestNeighbour(bank.features, bank.labels, k=cfg["nn_k"])
                 feats = {g: extract_features(model, ds, progress=False).dataset() for g, ds in sets.items()}
                 ap["nn"] = evaluate(nn_bank, feats, progress=False).set_index("generator")["ap"]
-    train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
-    unseen = [g for g in ap["univfd"].index if g not in ("mean", train_gen)]
+    train_gen, unseen = train_and_unseen(root, ap["univfd"].index)
     return {"ap": ap, "train": train_gen, "unseen": unseen}
 
 
@@ -347,14 +350,14 @@ def improve_lesson(seed: int, threads: int) -> dict:
         plugins.load_plugin(plugins.new_detector(name, Path(tempfile.mkdtemp(prefix="dfdlab_plugins_"))))
     with _Home(seed):
         root = mini_root()
-        train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
         test_sets = {g: univfd_subset(ds, cfg["test_per_class"], seed=0)[0]
                      for g, ds in generator_sets(root / "test").items()}
         out = {}
         for n in (name, "npr"):
             model, _ = zoo.train_quick(n, root, seed=seed)
             ap = evaluate(model, test_sets, batch_size=64, progress=False).set_index("generator")["ap"]
-            out[n] = {"train": float(ap[train_gen]), "unseen": float(ap.drop(["mean", train_gen]).mean())}
+            train_gen, unseen = train_and_unseen(root, ap.index)
+            out[n] = {"train": float(ap[train_gen]), "unseen": float(ap[unseen].mean())}
     return out
 
 
