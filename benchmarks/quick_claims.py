@@ -102,15 +102,12 @@ class _Home:
 # ---------------------------------------------------------------- lesson 05: NPR
 @functools.cache
 def npr_lesson(seed: int, threads: int) -> dict:
-    """Lesson 05's sections 6-8 for one NPR training seed: NPR and RGB tables, and the robustness grid."""
+    """Lesson 05's sections 6-8 for one NPR training seed: the zoo's NPR and RGB ablation, and the robustness grid."""
     cfg = lesson_settings("05_npr")
-    with _Home(seed) as home:
+    with _Home(seed):
         root = mini_root()
-        kw = {"train_root": root / "train", "val_root": root / "val", "classes": cfg["train_classes"],
-              "load_size": cfg["load_size"], "crop_size": cfg["crop_size"], "epochs": cfg["epochs"],
-              "batch_size": cfg["batch_size"], "seed": seed}
-        npr_model, _ = experiments.train_npr("npr", out_dir=home / "runs" / "05_npr" / "npr", **kw)
-        rgb_model, _ = experiments.train_npr("rgb", out_dir=home / "runs" / "05_npr" / "rgb", **kw)
+        npr_model, _ = zoo.train_quick("npr", root, seed=seed)
+        rgb_model, _ = zoo.train_quick("npr_rgb", root, seed=seed)
         npr_table = evaluate(npr_model, experiments.test_subsets(npr_model, root / "test", cfg["n_test"]),
                              progress=False)
         rgb_table = evaluate(rgb_model, experiments.test_subsets(rgb_model, root / "test", cfg["n_test"]),
@@ -244,7 +241,7 @@ def zoo_tables(seed: int, threads: int, names: tuple = ("npr", "cnndetection")) 
                                                      "JPEG 30": lambda im: dfdlab.data.transforms.jpeg(im, 30)},
                                 batch_size=cfg["eval_batch"], progress=False)
             out[name] = {"table": table, "mean_ap": experiments.mean_ap_by_condition(jpeg30)}
-    return {"tables": out, "train": cfg["train_family"]}
+    return {"tables": out, "train": train_and_unseen(root, [])[0]}
 
 
 def _07(seed: int) -> dict:
@@ -519,6 +516,7 @@ def main(argv=None) -> int:
     now = datetime.datetime.now()
     df["machine"], df["torch"], df["date"] = machine(), torch.__version__, now.isoformat(timespec="seconds")
     df["python"] = platform.python_version()
+    df["mini"] = _CONTEXT["mini"].name  # the mini benchmark's config hash: lessons read only sweeps of the one they build
     out = Path(args.out) if args.out else RESULTS / f"quick_claims_{now:%Y%m%d-%H%M%S}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, df.to_csv(index=False))

@@ -6,7 +6,8 @@ The one place lessons (07, the demo widget) get a method's quick model from:
 trained (settings, seconds, checkpoint sha256, hardware).
 
 Every detector is trained the same way: on the mini benchmark's one training family
-(``train/photos``, fakes of ``dcgan_transposed``) with its paper's recipe and train pipeline
+(``train/photos``: reals and ``ae_nearest_f4`` re-syntheses, the role ProGAN plays in the papers)
+with its paper's recipe and train pipeline
 (``model.transform("train", augment=recipe.augmentation())``) at the mini size, selected on
 ``val`` seen through its test pipeline, keeping the best validation epoch. Epochs, batch size,
 image size, the initial weights (``init``: no ImageNet ResNet-50 offline) and that selection
@@ -54,12 +55,17 @@ QUICK_ZOO: dict[str, dict] = {
                          "note": "ABLATION: univfd's stand-in backbone fine-tuned end to end instead of frozen"},
     "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
             "init": "random", "note": "the official NPR network, trained from scratch as in the paper"},
+    # Lesson 05's ablation: the same network and training on the RGB image instead of the NPR residual.
+    "npr_rgb": {"detector": "npr", "build": {"load_size": 64, "crop_size": 56, "representation": "rgb"}, "epochs": 4,
+                "batch_size": 32, "seed": 100, "init": "random",
+                "note": "ABLATION: NPR's network on the RGB image instead of the NPR residual"},
     # LGrad's ResNet-50 from scratch does not learn the training family in a CPU budget (lesson 06 shows the
     # gradient maps carry the information): an ImageNet CNN that ships offline stands in for the ImageNet ResNet-50.
     "lgrad": {"build": {"image_size": 64, "crop_size": 56, "classifier": "efficientnet_lite0", "pretrained": True},
               "discriminator": "mini:dcgan_transposed", "epochs": 8, "batch_size": 16, "seed": 0,
               "init": "imagenet (the bundled EfficientNet-Lite0)",
-              "note": "STAND-IN transformation model: the mini benchmark's DCGAN D (not the StyleGAN bedroom D); "
+              "note": "STAND-IN transformation model: the mini benchmark's DCGAN D, trained on its train photos "
+                      "(not the StyleGAN bedroom D); "
                       "STAND-IN classifier: EfficientNet-Lite0 (ImageNet) fine-tuned, not the ImageNet ResNet-50"},
 }
 

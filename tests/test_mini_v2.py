@@ -78,6 +78,6 @@ def test_v2_jpeg_reals_variant_and_config_checks(tmp_path):
     assert m[m.label == 0].path.str.endswith(".jpg").all() and m[m.label == 1].path.str.endswith(".png").all()
     assert mini.config_hash(mini.mini_config(version=2)) != mini.config_hash(mini.mini_config(version=2, jpeg_reals=75))
     with pytest.raises(ValueError, match="needs version=2"):
-        mini.mini_config(jpeg_reals=75)
+        mini.mini_config(version=1, jpeg_reals=75)
     with pytest.raises(ValueError, match="JPEG quality"):
         mini.mini_config(version=2, jpeg_reals=0)

@@ -5,44 +5,47 @@ reals carry no up-sampling traces) of the photographs bundled with scikit-image,
 scikit-learn and matplotlib, plus optionally a folder of your own photos. The photos are
 split **by source**: no photo feeds both train and test.
 
-Fakes come from six generators in three families that differ in the up-sampling layer
-(the trace NPR, CVPR 2024 Sec. 3, builds on):
+**Version 2, the default** (:func:`_build_v2_into`): every fake is a real crop of the same
+split re-synthesised by a trained reconstructor, so a fake and its real differ only by the
+generator's traces. Ten generators in six families (``dfdlab.data.mini_generators``):
 
-==================  ==============  ======================================================
-generator           family          how
-==================  ==============  ======================================================
-dcgan_transposed    dcgan           DCGAN, ConvTranspose2d(k4, s2)  <- the TRAIN family
-dcgan_nearest       dcgan           DCGAN, nearest x2 + conv3x3
-dcgan_bilinear      dcgan           DCGAN, bilinear x2 + conv3x3
-dcgan_pixelshuffle  dcgan           DCGAN, conv3x3 + PixelShuffle(2)
-autoencoder         autoencoder     reconstructions of test crops, ConvTranspose2d(k3, s2)
-upsample_only       upsample_only   test crops area-down x2, nearest-up x2 + conv stack
-==================  ==============  ======================================================
+===================  ================  ===================================================
+generator            family            decoder's up-sampling layer
+===================  ================  ===================================================
+ae_nearest_f4        nearest           nearest + conv, as ProGAN  <- the TRAIN generator
+ae_nearest_f2        nearest           the same layer, another architecture
+ldm_kl_f4            latent_diffusion  a KL-VAE, as latent diffusion's first stage
+ae_transposed_f4/f2  transposed        ConvTranspose2d(k4, s2)
+ae_bilinear_f4/f2    bilinear          bilinear + conv
+ae_pixelshuffle_f4/2 pixelshuffle      conv + PixelShuffle(2)
+dcgan_transposed     gan               DCGAN samples (no source crop)
+===================  ================  ===================================================
 
-As the papers train on ProGAN only, ``train/`` and ``val/`` hold one generator
-(``dcgan_transposed``); ``test/`` holds all six, each with its own real crops from the
-test photos. The GANs are trained on the real *train* crops. Layout (ForenSynths)::
+Each fake's per-channel mean and high-pass energy are moved to a real crop's, so neither is a
+signal. The generators ship with the package (``mini_generators.pt``), so the build is
+inference and PNG writing only. The shortcut probe (``dfdlab.data.shortcuts``,
+``benchmarks/mini_shortcuts.py``: a logistic regression on global colour, brightness,
+saturation, sharpness and file-size statistics fitted on ``train/``) is part of the
+benchmark's definition; lesson 01 reports it. ``jpeg_reals=q`` stores the reals as JPEG (the
+format-shortcut variant, as ImageNet's and LSUN's reals are JPEG).
+
+As the papers train on ProGAN only, ``train/`` and ``val/`` hold one generator; ``test/`` holds
+all of them, each with its own real crops from the test photos. Layout (ForenSynths)::
 
     <root>/train/photos/{0_real,1_fake}/*.png
     <root>/val/photos/{0_real,1_fake}/*.png
     <root>/test/<generator>/{0_real,1_fake}/*.png
-    <root>/models/<generator>.pth     # {'G','D','config','history'} -> dfdlab.gan.load_pair
+    <root>/models/<gan>.pth           # {'G','D','config','history'} -> dfdlab.gan.load_pair
     <root>/manifest.csv               # path, split, generator, family, upsample, label, source, seed, sha256
     <root>/build_info.json            # config, seconds, sizes
 
 The build is deterministic from ``seed`` (a rebuild gives the same sha256 column), cached
 under ``dfdlab.home()/mini/<config-hash>/`` and written atomically (temp dir + rename).
 
-**Version 2** (``build_mini(version=2)``, see :func:`_build_v2_into`): every fake is a real
-crop of the same split re-synthesised by one of nine trained reconstructors in five families
-(``dfdlab.data.mini_generators``: nearest, transposed, bilinear, pixel shuffle, a KL-VAE as
-latent diffusion's first stage), with its per-channel mean and high-pass energy moved back to
-its source crop's; train and val hold ``ae_nearest_f4`` only. The generators ship with the
-package, so the build is inference and PNG writing only. The shortcut probe
-(``dfdlab.data.shortcuts``, ``benchmarks/mini_shortcuts.py``: a logistic regression on global
-colour, brightness, saturation, sharpness and file-size statistics fitted on ``train/``) is part
-of the benchmark's definition; lesson 01 reports it for both versions. The lessons still build
-version 1 (``DEFAULT_VERSION``) until their claims are swept on version 2.
+**Version 1** (``build_mini(version=1)``), kept for comparison: four DCGANs that differ in the
+up-sampling layer (``dcgan_transposed`` the train family), an autoencoder and an up-sampling-only
+model, all trained at build time. Its DCGAN samples are grey textures that the shortcut probe
+separates from the photos (AP 1.0): what version 2 fixes.
 """
 
 from __future__ import annotations
@@ -87,10 +90,10 @@ from .images import load_rgb
 #: Bump when the builder's output changes for the same config (part of the cache key).
 MINI_VERSION = 1
 #: Bump when version 2's output changes for the same config (part of its cache key).
-V2_REVISION = 1
-#: The version ``build_mini()`` builds. The lessons' claims were swept on version 1; they move
-#: to version 2 (content-matched fakes) once they are swept on it.
-DEFAULT_VERSION = 1
+V2_REVISION = 2
+#: The version ``build_mini()`` builds: 2, the content-matched benchmark. Version 1 (DCGAN
+#: samples, whose colour statistics alone separate them from the photos) stays for comparison.
+DEFAULT_VERSION = 2
 IMAGE_SIZE = 64
 TRAIN_CLASS = "photos"
 TRAIN_GENERATOR = "dcgan_transposed"
@@ -264,13 +267,14 @@ def _with_user_photos(cfg: dict, photos_dir) -> dict:
 
 
 def _config_v2(seed: int, preset: str, photos_dir, jpeg_reals: int | None, **overrides) -> dict:
-    from .mini_generators import MINI_GENERATORS, WEIGHTS, weights_sha256
+    from .mini_generators import MINI_GANS, MINI_GENERATORS, WEIGHTS, weights_sha256
     from .mini_generators import TRAIN_GENERATOR as TRAIN_V2
 
     cfg = _sizes(PRESETS_V2, preset, overrides, "build_mini(version=2)")
     if jpeg_reals is not None and not 1 <= int(jpeg_reals) <= 100:
         raise ValueError(f"jpeg_reals={jpeg_reals!r} must be a JPEG quality in 1..100 (or None: PNG reals)")
-    cfg.update(version=2, revision=V2_REVISION, seed=int(seed), size=IMAGE_SIZE, generators=list(MINI_GENERATORS), train_generator=TRAIN_V2,
+    cfg.update(version=2, revision=V2_REVISION, seed=int(seed), size=IMAGE_SIZE,
+               generators=[*MINI_GENERATORS, *MINI_GANS], train_generator=TRAIN_V2,
                photos=[list(p) for p in BUNDLED_PHOTOS], torch=str(torch.__version__).split("+")[0],
                jpeg_reals=None if jpeg_reals is None else int(jpeg_reals),
                weights_sha256=weights_sha256(WEIGHTS) if WEIGHTS.is_file() else None)
@@ -316,7 +320,8 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
     ``version=2`` builds the content-matched benchmark v2 (see :func:`_build_v2_into`;
     sizes ``n_train, n_val, n_test``); ``jpeg_reals=q`` (v2 only) stores its reals as JPEG
     of quality ``q``, as ImageNet's and LSUN's reals are, the fakes staying PNG: the
-    variant that teaches the format shortcut. The lessons still use version 1.
+    variant that teaches the format shortcut. ``version=1``: the DCGAN benchmark of the first
+    release, trained at build time (about 3 minutes).
     """
     cfg = mini_config(seed=seed, preset=preset, photos_dir=photos_dir, version=version, jpeg_reals=jpeg_reals,
                       **overrides)
@@ -573,16 +578,25 @@ def _build_v2_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
     crops of the same photos through the train generator
     (``dfdlab.data.mini_generators.TRAIN_GENERATOR``); ``test/<generator>/`` the same for
     every generator over the test photos. Fakes and reals therefore share content, size and
-    encoding (PNG; ``jpeg_reals`` makes the reals JPEG), and the per-channel mean of each
-    fake is its source crop's (``dfdlab.gan.reconstruction.resynthesise``). The generators
-    ship with the package (``mini_generators.pt``), so the build is inference only.
+    encoding (PNG; ``jpeg_reals`` makes the reals JPEG), and the per-channel mean and
+    high-pass energy of each fake are its source crop's (``dfdlab.gan.reconstruction.resynthesise``).
+    The GAN family (``MINI_GANS``) samples from its latent space instead; each sample takes the
+    per-channel value distribution and high-pass energy of another real crop (``match_histograms``,
+    ``match_statistics``), and the GAN is written to
+    ``models/<name>.pth`` (``dfdlab.gan.load_pair``; LGrad's quick discriminator). The
+    generators ship with the package (``mini_generators.pt``), so the build is inference only.
     """
-    from ..gan.reconstruction import resynthesise
-    from .mini_generators import MINI_GENERATORS, load_generators, upsampler
+    from ..gan.reconstruction import match_histograms, match_statistics, resynthesise
+    from ..gan.train import sample, save_pair
+    from .mini_generators import MINI_GANS, family, load_gans, load_generators, upsampler
 
     t0 = time.perf_counter()
     photos = load_photos(cfg.get("photos_dir"))
     gens = load_generators()
+    gans = load_gans(names=[g for g in cfg["generators"] if g in MINI_GANS])
+    (out / "models").mkdir(parents=True)
+    for name, (G, D) in gans.items():
+        save_pair(out / "models" / f"{name}.pth", G, D, generator=name, family=family(name))
     writer, timings, q = ImageWriter(out), {}, cfg["jpeg_reals"]
 
     def pair(split: str, name: str, n: int, k: int, folder: str) -> None:
@@ -591,9 +605,13 @@ def _build_v2_into(out: Path, cfg: dict, key: str, progress: bool) -> None:
         crops, sources = random_crops(photos[split], n, seed=s_real)
         writer.write(crops, split, name, 0, sources, [s_real] * n, folder, jpeg=q)
         originals, fake_sources = random_crops(photos[split], n, seed=s_fake)
-        fakes = to_pil(resynthesise(gens[name], to_tensor(originals)))
-        writer.write(fakes, split, name, 1, fake_sources, [s_fake] * n, folder,
-                     kind=(MINI_GENERATORS[name]["family"], upsampler(name)))
+        if name in gans:  # a GAN sample has no source crop: it takes the colours of another real crop
+            ref = to_tensor(originals)
+            y = match_statistics(match_histograms(sample(gans[name][0], n, seed=s_fake), ref), ref)
+        else:
+            y = resynthesise(gens[name], to_tensor(originals))
+        writer.write(to_pil(y), split, name, 1, fake_sources, [s_fake] * n, folder,
+                     kind=(family(name), upsampler(name)))
         timings[folder] = round(time.perf_counter() - t, 2)
 
     train = cfg["train_generator"]

@@ -32,6 +32,12 @@ dicts (``mini_generators.pt``, its sha256 is part of the mini benchmark's cache 
 
 The training crops are ``random_crops`` of the bundled *train* photos (seed 1 of the mini
 builder), so no test photo is ever seen by a generator.
+
+One GAN stays a family of its own (:data:`MINI_GANS`): a DCGAN trained adversarially on the same
+train crops and shipped in the same file. Its samples are not re-syntheses of a real crop (a GAN
+has no input image), so only their per-channel mean and high-pass energy are matched to a real
+test crop. Its discriminator is LGrad's quick transformation model (``dfdlab.zoo``, a stand-in
+for the StyleGAN LSUN-bedroom D: a discriminator trained on the same kind of photos).
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ from pathlib import Path
 
 import torch
 
+from ..gan.dcgan import Discriminator, Generator
 from ..gan.reconstruction import Reconstructor, fit_reconstructor
+from ..gan.train import train_gan
 
 #: generator -> family, up-sampler, Reconstructor settings, pixel loss, seed
 MINI_GENERATORS: dict[str, dict] = {
@@ -61,6 +69,11 @@ MINI_GENERATORS: dict[str, dict] = {
     "ae_pixelshuffle_f2": dict(family="pixelshuffle", net=dict(upsample="pixelshuffle", stages=1, nf=24, depth=2,
                                                                activation="relu"), pixel="l1", seed=9),
 }
+#: GAN -> family, up-sampler, Generator settings, discriminator width, iterations, batch size, seed
+MINI_GANS: dict[str, dict] = {
+    "dcgan_transposed": dict(family="gan", net=dict(nz=64, ngf=32, upsample="transposed"), ndf=32, iters=4000,
+                             batch_size=32, seed=10),
+}
 TRAIN_GENERATOR = "ae_nearest_f4"
 #: iterations of :func:`dfdlab.gan.reconstruction.fit_reconstructor` per generator
 ITERS = 700
@@ -71,7 +84,12 @@ WEIGHTS = Path(__file__).with_name("mini_generators.pt")
 
 def upsampler(name: str) -> str:
     """The decoder's up-sampling layer of generator ``name`` (the manifest's ``upsample`` column)."""
-    return MINI_GENERATORS[name]["net"]["upsample"]
+    return {**MINI_GENERATORS, **MINI_GANS}[name]["net"]["upsample"]
+
+
+def family(name: str) -> str:
+    """The manifest's ``family`` column of generator ``name``."""
+    return {**MINI_GENERATORS, **MINI_GANS}[name]["family"]
 
 
 def build_generator(name: str) -> Reconstructor:
@@ -88,6 +106,17 @@ def train_generator(name: str, crops: torch.Tensor, iters: int = ITERS, progress
     history = fit_reconstructor(model, crops, iters=iters, seed=1000 + spec["seed"], pixel=spec["pixel"],
                                 detail_weight=DETAIL_WEIGHT, progress=progress, desc=name)
     return {k: v.half() for k, v in model.state_dict().items()}, history
+
+
+def train_gan_pair(name: str, crops: torch.Tensor, progress: bool = True) -> tuple[dict, list]:
+    """Train GAN ``name`` of :data:`MINI_GANS` on ``crops``; returns ({'G', 'D', 'config'} with fp16 state dicts, history)."""
+    spec = MINI_GANS[name]
+    torch.manual_seed(spec["seed"])
+    G, D = Generator(**spec["net"]), Discriminator(ndf=spec["ndf"])
+    run = train_gan(G, D, crops, iters=spec["iters"], batch_size=spec["batch_size"], seed=1000 + spec["seed"],
+                    progress=progress, desc=name)
+    half = lambda m: {k: v.half() if v.is_floating_point() else v for k, v in m.state_dict().items()}  # noqa: E731
+    return {"G": half(G), "D": half(D), "config": {"G": G.config(), "D": D.config()}}, run.history
 
 
 def weights_sha256(path: Path = WEIGHTS) -> str:
@@ -108,4 +137,20 @@ def load_generators(path: Path = WEIGHTS, names=None) -> dict[str, Reconstructor
         model = build_generator(name)
         model.load_state_dict({k: v.float() for k, v in blob["state_dicts"][name].items()}, strict=True)
         out[name] = model.eval()
+    return out
+
+
+def load_gans(path: Path = WEIGHTS, names=None) -> dict[str, tuple[Generator, Discriminator]]:
+    """``{name: (G, D)}`` of :data:`MINI_GANS` from the shipped weights, float32, eval mode, loaded strictly."""
+    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+    out = {}
+    for name in names or MINI_GANS:
+        entry = blob.get("gans", {}).get(name)
+        if entry is None:
+            raise KeyError(f"{path} holds no GAN {name!r}; train it with "
+                           f"`python -m dfdlab.data.train_mini_generators --only {name}`")
+        G, D = Generator(**entry["config"]["G"]), Discriminator(**entry["config"]["D"])
+        for m, key in ((G, "G"), (D, "D")):
+            m.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in entry[key].items()}, strict=True)
+        out[name] = (G.eval(), D.eval())
     return out

@@ -2,6 +2,7 @@
 
     python -m dfdlab.data.train_mini_generators                 # all, into dfdlab/data/mini_generators.pt
     python -m dfdlab.data.train_mini_generators --only ae_nearest_f4 --out /tmp/g.pt
+    python -m dfdlab.data.train_mini_generators --only dcgan_transposed   # the GAN family (MINI_GANS)
 
 Each generator is seeded on its own (``dfdlab.data.mini_generators.MINI_GENERATORS``), so
 training a subset, or two subsets in two processes, gives the same tensors as one run.
@@ -18,7 +19,7 @@ import torch
 
 from ..files import atomic_torch_save
 from .mini import load_photos, random_crops, stage_seed, to_tensor
-from .mini_generators import DETAIL_WEIGHT, ITERS, MINI_GENERATORS, WEIGHTS, train_generator
+from .mini_generators import DETAIL_WEIGHT, ITERS, MINI_GANS, MINI_GENERATORS, WEIGHTS, train_gan_pair, train_generator
 
 
 def main(argv=None) -> None:
@@ -33,8 +34,16 @@ def main(argv=None) -> None:
     crops = to_tensor(pool)
     out = Path(args.out)
     blob = torch.load(out, weights_only=True) if out.is_file() else {"state_dicts": {}, "history": {}, "iters": {}}
-    for name in args.only or list(MINI_GENERATORS):
+    for name in args.only or [*MINI_GENERATORS, *MINI_GANS]:
         t = time.perf_counter()
+        if name in MINI_GANS:
+            blob.setdefault("gans", {})[name], history = train_gan_pair(name, crops)
+            blob["history"][name], blob["iters"][name] = history, MINI_GANS[name]["iters"]
+            atomic_torch_save(blob, out)
+            last = history[-1]
+            print(f"{name}: loss_D {last['loss_D']:.3f}, loss_G {last['loss_G']:.3f}, {time.perf_counter() - t:.0f} s",
+                  flush=True)
+            continue
         blob["state_dicts"][name], blob["history"][name] = train_generator(name, crops, iters=args.iters)
         blob["iters"][name] = args.iters
         blob["detail_weight"] = DETAIL_WEIGHT

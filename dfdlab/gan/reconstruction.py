@@ -171,10 +171,31 @@ def resynthesise(model: nn.Module, images: torch.Tensor, batch_size: int = 128, 
     """
     model.eval()
     y = torch.cat([model(images[i:i + batch_size]) for i in range(0, images.shape[0], batch_size)])
-    if match:
-        y = y - y.mean((2, 3), keepdim=True) + images.mean((2, 3), keepdim=True)
-        hy = highpass(y)
-        gain = (highpass(images).pow(2).mean((1, 2, 3), keepdim=True)
-                / hy.pow(2).mean((1, 2, 3), keepdim=True).clamp_min(1e-8)).sqrt()
-        y = y + (gain - 1) * hy
-    return y.clamp(-1, 1)
+    return match_statistics(y, images) if match else y.clamp(-1, 1)
+
+
+def match_histograms(y: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """``y`` with each image's per-channel value distribution replaced by ``reference``'s (exact histogram matching).
+
+    Each channel's values keep their order (a monotone remap, so spatial patterns such as an
+    up-sampler's periodic traces survive) and take the sorted values of the reference channel.
+    For fakes without a source image (GAN samples), whose colours would otherwise be a signal.
+    """
+    n, c = y.shape[:2]
+    flat, ref = y.reshape(n, c, -1), reference.reshape(n, c, -1)
+    out = torch.empty_like(flat)
+    out.scatter_(2, flat.argsort(dim=2, stable=True), ref.sort(dim=2, stable=True).values)
+    return out.reshape(y.shape)
+
+
+def match_statistics(y: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """``y`` with each image's per-channel mean and high-pass energy moved to ``reference``'s, clamped to [-1, 1].
+
+    The high-pass part of ``y`` itself is scaled, so what is added is ``y``'s own detail
+    (the generator's traces included), never the reference's.
+    """
+    y = y - y.mean((2, 3), keepdim=True) + reference.mean((2, 3), keepdim=True)
+    hy = highpass(y)
+    gain = (highpass(reference).pow(2).mean((1, 2, 3), keepdim=True)
+            / hy.pow(2).mean((1, 2, 3), keepdim=True).clamp_min(1e-8)).sqrt()
+    return (y + (gain - 1) * hy).clamp(-1, 1)
