@@ -3,9 +3,9 @@
 NPR's claim (Tan et al., CVPR 2024, Sec. 3 and the ablation of its Table 6) is that the
 neighbouring-pixel residual isolates the up-sampling trace that generators share, so a
 detector trained on one up-sampler generalises to others better than one that sees the
-image. On ``build_mini(version=2)`` this trains the official NPR network (quick zoo
-settings: ``dfdlab.zoo.QUICK_ZOO["npr"]``) on the train generator, once on the NPR
-residual and once on RGB (``representation="rgb"``, the same network otherwise), for each
+image. On the mini benchmark (``build_mini()``, v2) this takes the quick zoo's NPR and its RGB
+ablation (``dfdlab.zoo.train_quick("npr")`` and ``("npr_rgb")``: the official NPR network, the
+same settings, on the NPR residual and on the image) trained on the train generator with each
 seed, and prints:
 
 - AP per test generator (mean and range over the seeds), NPR and RGB side by side;
@@ -15,13 +15,15 @@ seed, and prints:
 
 It writes the per-seed table to ``benchmarks/results/mini_upsampling_trace_<date>.csv``.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mini_upsampling_trace.py [--seeds 100 1 2]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mini_upsampling_trace.py [--seeds 0 1 2 3 4]
+        [--work /tmp/dfdlab_quick_claims/t1]   # reuse quick_claims.py's models: <work>_s<seed> as DFDLAB_HOME
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import time
 from pathlib import Path
@@ -32,39 +34,44 @@ import dfdlab  # noqa: F401  (compat shim before torchvision)
 import pandas as pd
 import torch
 
-from dfdlab.config import home
+from dfdlab import zoo
 from dfdlab.data import build_mini, read_manifest
 from dfdlab.evaluate import evaluate
-from dfdlab.experiments import test_subsets, train_npr
+from dfdlab.experiments import test_subsets
 from dfdlab.files import atomic_write_text
 from dfdlab.health import hardware
-from dfdlab.zoo import QUICK_ZOO
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 1, 2], help="training seeds (NPR's own is 100)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="training seeds (the zoo NPR's own is 100)")
+    ap.add_argument("--work", default=None, help="DFDLAB_HOME prefix per seed (<work>_s<seed>), e.g. quick_claims.py's "
+                                                 "/tmp/dfdlab_quick_claims/t1, whose trained models are then reused")
     ap.add_argument("--out", default=None, help="CSV path (default: benchmarks/results/mini_upsampling_trace_<date>.csv)")
     args = ap.parse_args()
-    root = build_mini(version=2)
+    root = build_mini()
     m = read_manifest(root)
     fakes = m[(m.split == "test") & (m.label == 1)].drop_duplicates("generator").set_index("generator")
     train_gen = m.query("split == 'train' and label == 1").generator.iloc[0]
     unseen = [g for g in fakes.index if fakes.loc[g, "upsample"] != fakes.loc[train_gen, "upsample"]]
-    z = QUICK_ZOO["npr"]
     rows = []
     for seed in args.seeds:
-        for rep in ("npr", "rgb"):
+        if args.work:  # quick_claims.py's layout: the mini benchmark linked into each run's home
+            run_home = Path(f"{args.work}_s{seed}")
+            (run_home / "mini").mkdir(parents=True, exist_ok=True)
+            if not (run_home / "mini" / root.name).exists():
+                (run_home / "mini" / root.name).symlink_to(root)
+            os.environ["DFDLAB_HOME"] = str(run_home)
+        for rep, entry in (("npr", "npr"), ("rgb", "npr_rgb")):
             t = time.perf_counter()
-            model, _ = train_npr(rep, root / "train", root / "val", ["photos"], z["build"]["load_size"],
-                                 z["build"]["crop_size"], z["epochs"], z["batch_size"],
-                                 home() / "bench" / "mini_upsampling_trace" / f"{root.name}_{rep}_{seed}", seed=seed)
+            model, info = zoo.train_quick(entry, root, seed=seed)
             table = evaluate(model, test_subsets(model, root / "test", None), progress=False)
             rows += [{"seed": seed, "representation": rep, "generator": r.generator, "ap": r.ap}
                      for r in table.itertuples() if r.generator != "mean"]
-            print(f"seed {seed} {rep}: trained and scored in {time.perf_counter() - t:.0f} s", flush=True)
+            how = "from the zoo cache" if info["from_cache"] else "trained"
+            print(f"seed {seed} {rep}: {how} and scored in {time.perf_counter() - t:.0f} s", flush=True)
     df = pd.DataFrame(rows)
     now = datetime.datetime.now()
     df["machine"], df["torch"], df["date"], df["python"] = hardware(), torch.__version__, now.isoformat("T", "seconds"), \
@@ -74,7 +81,7 @@ def main() -> None:
     atomic_write_text(out, df.to_csv(index=False))
 
     stats = df.groupby(["generator", "representation"]).ap.agg(["mean", "min", "max"])
-    print(f"\nmini benchmark v2 ({root}), NPR quick zoo settings, seeds {args.seeds}; AP mean [min, max]")
+    print(f"\nmini benchmark ({root}), quick zoo NPR and npr_rgb, seeds {args.seeds}; AP mean [min, max]")
     for g in sorted(df.generator.unique()):
         tag = " <- train generator" if g == train_gen else (" (unseen up-sampler)" if g in unseen else "")
         n, r = stats.loc[(g, "npr")], stats.loc[(g, "rgb")]
