@@ -272,6 +272,40 @@ def _npr_jpeg30_drop(seed: int) -> float:
     return float(m["clean"] - m["JPEG 30"])
 
 
+# ---------------------------------------------------------------- lesson 01: the mini benchmark
+@functools.cache
+def mini_lesson(seed: int, threads: int) -> dict:
+    """Lesson 01's sections 5-6 for one mini build seed: the shortcut probe and the spectral one-number AP.
+
+    The seed is the mini benchmark's build seed (which crops are drawn, the GAN's latents); the
+    generators are the shipped ones. Seed 0 is the lessons' own build (linked into the run's home).
+    """
+    import numpy as np
+    from sklearn.metrics import average_precision_score
+
+    from dfdlab.data.shortcuts import shortcut_probe
+    from dfdlab.viz import frequency
+
+    with _Home(seed):
+        root = dfdlab.data.build_mini(seed=seed, progress=False)
+        probe = shortcut_probe(root).set_index("generator")["ap"]
+        spectral = {}
+        for gen in generator_sets(root / "test"):
+            r_real = frequency.upsampling_energy_ratio(frequency.as_tensor(root / "test" / gen / "0_real"))
+            r_fake = frequency.upsampling_energy_ratio(frequency.as_tensor(root / "test" / gen / "1_fake"))
+            y = np.r_[np.zeros(len(r_real)), np.ones(len(r_fake))]
+            spectral[gen] = float(average_precision_score(y, np.r_[r_real, r_fake]))
+    return {"probe_worst": float(probe.iloc[-2]), "probe_mean": float(probe["mean"]), "spectral": spectral}
+
+
+def _01(seed: int) -> dict:
+    return mini_lesson(seed, _CONTEXT["threads"])
+
+
+def _spectral_ap(gen: str) -> Callable[[int], float]:
+    return lambda seed: _01(seed)["spectral"][gen]
+
+
 # ---------------------------------------------------------------- lesson 02: the Transformer and the ViT
 @functools.cache
 def attention_lesson(seed: int, threads: int) -> dict:
@@ -470,6 +504,15 @@ CLAIMS: dict[str, Claim] = {
                                    - _03(s)["probe"]["probe"][16]["noise"], None),
     "clip_zero_shot_shifted": Claim("03", "80-way zero-shot accuracy on the bright, noisy background (near chance)",
                                     lambda s: _03(s)["probe"]["zero-shot"]["shifted"], 0.06, above=False),
+    # lesson 01: the seed is the mini benchmark's build seed (build_mini(seed=s)), not a training seed
+    "mini_probe_worst_ap": Claim("01", "shortcut probe: worst test-generator AP (upper bound)",
+                                 lambda s: _01(s)["probe_worst"], 0.8, above=False),
+    "mini_probe_mean_ap": Claim("01", "shortcut probe: mean AP over the test generators",
+                                lambda s: _01(s)["probe_mean"], None),
+    **{f"mini_spectral_ap_{g}": Claim("01", f"AP of the spectral one-number feature on {g}", _spectral_ap(g), 0.9)
+       for g in ("dcgan_transposed", "ae_transposed_f4")},
+    "mini_spectral_ap_min": Claim("01", "AP of the spectral one-number feature, weakest test generator (upper bound)",
+                                  lambda s: min(_01(s)["spectral"].values()), 0.65, above=False),
 }
 
 
