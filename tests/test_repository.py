@@ -136,7 +136,7 @@ def test_cycle_finder_finds_a_cycle():
 
 # Built from pieces so that this file does not match its own patterns.
 OUTSIDE_REFERENCES = re.compile("|".join([
-    r"PAPERS" r"\.md", r"SP" r"EC", r"STYLE" r"\.md", r"FIELD" r"\.md", r"\.\./sha" r"red",
+    r"PAPERS" r"\.md", r"\bSP" r"EC\b", r"STYLE" r"\.md", r"FIELD" r"\.md", r"\.\./sha" r"red",
     r"(?i:\bissues? [0-9])",          # a work item of this project; "NPR GitHub #9" cites a public thread
     r"(?i:engin" r"eer)",             # a note about who wrote a module
 ]))

@@ -31,7 +31,7 @@ def _one_thread():
 def test_demo_untrained_detectors_show_no_score_and_panels_are_the_papers_maps(mini_root):
     demo = widgets.demo(root=mini_root, detector_names=["npr", "ufd"], display=False)
     labels = [lab for lab, _ in demo.picker.options[1:]]
-    assert any("dcgan_nearest / 1_fake" in lab for lab in labels) and any("0_real" in lab for lab in labels)
+    assert any("ae_nearest_f4 / 1_fake" in lab for lab in labels) and any("0_real" in lab for lab in labels)
     path = next(p for lab, p in demo.picker.options if "dcgan_transposed / 1_fake" in lab)
     demo.picker.value = path  # what a click does
     assert demo.message.startswith(path.split("/")[-1]) and "64x64" in demo.message
