@@ -306,6 +306,130 @@ def _spectral_ap(gen: str) -> Callable[[int], float]:
     return lambda seed: _01(seed)["spectral"][gen]
 
 
+# ---------------------------------------------------------------- lesson 08: shortcuts (format, resize, threshold)
+def resize_by(im, factor: float):
+    """Lesson 08's resize: the shorter side times ``factor`` (PIL bilinear), before the detector's own pipeline."""
+    return dfdlab.data.transforms.custom_resize(im, round(min(im.size) * factor))
+
+
+def val_threshold(y_true, y_score) -> float:
+    """Lesson 08's validation threshold: the score t with the best accuracy of the strict rule ``score > t``."""
+    import numpy as np
+
+    y, s = np.asarray(y_true), np.asarray(y_score)
+    cands = np.unique(s)
+    return float(cands[int(np.argmax([((s > t) == (y == 1)).mean() for t in cands]))])
+
+
+def format_conditions(model, sets: dict, quality: int) -> dict:
+    """Lesson 08's format tests from two passes over the PNG test sets: every image as stored, every image JPEG q.
+
+    ``{generator: {"png": Predictions, "jpeg": Predictions}}``; the reals of the "jpeg" pass are the
+    ``build_mini(jpeg_reals=quality)`` variant's reals, pixel for pixel (the lesson checks it).
+    """
+    from functools import partial
+
+    from dfdlab.evaluate import predict
+
+    jpeg = partial(dfdlab.data.transforms.jpeg, quality=quality)
+    return {g: {"png": predict(model, ds, progress=False), "jpeg": predict(model, ds, perturb=jpeg, progress=False)}
+            for g, ds in sets.items()}
+
+
+def format_tables(passes: dict) -> dict:
+    """Lesson 08's three tests and the format-only test from :func:`format_conditions`' passes.
+
+    "confounded": reals JPEG, fakes PNG (the training data's formats); "both PNG"; "both JPEG";
+    per generator ``dfdlab.evaluate.metrics``. "format only": the same real images, JPEG (label 0)
+    vs PNG (label 1), pooled over the generators: AP above 0.5 = the format alone moves the score.
+    """
+    import numpy as np
+
+    from dfdlab.evaluate import metrics
+
+    out = {"confounded": {}, "both PNG": {}, "both JPEG": {}}
+    real_png, real_jpeg = [], []
+    for g, p in passes.items():
+        png, jpg = p["png"], p["jpeg"]
+        y = png.y_true
+        assert (y == jpg.y_true).all() and png.paths == jpg.paths, "the two passes must score the same files"
+        mixed = np.where(y == 0, jpg.y_score, png.y_score)  # the same order in both passes
+        out["confounded"][g] = metrics(y, mixed)
+        out["both PNG"][g] = metrics(y, png.y_score)
+        out["both JPEG"][g] = metrics(y, jpg.y_score)
+        real_png.append(png.y_score[y == 0])
+        real_jpeg.append(jpg.y_score[y == 0])
+    s_png, s_jpeg = np.concatenate(real_png), np.concatenate(real_jpeg)
+    fmt = metrics(np.r_[np.zeros(len(s_jpeg), int), np.ones(len(s_png), int)], np.r_[s_jpeg, s_png])
+    tables = {k: pd.DataFrame(v).T for k, v in out.items()}
+    return {"tables": tables, "format_only_ap": fmt["ap"]}
+
+
+@functools.cache
+def shortcuts_lesson(seed: int, threads: int) -> dict:
+    """Lesson 08 for one training seed: NPR on JPEG reals vs the zoo's NPR; resize; threshold."""
+    from dfdlab.evaluate import evaluate, predict
+
+    cfg = lesson_settings("08_shortcuts")
+    z = zoo.QUICK_ZOO["npr"]
+    jroot = dfdlab.data.build_mini(jpeg_reals=cfg["jpeg_quality"], progress=False)  # shared, like the default mini
+    with _Home(seed) as home:
+        root = mini_root()
+        png_model, _ = zoo.train_quick("npr", root, seed=seed)
+        jpeg_model, _ = experiments.train_npr("npr", jroot / "train", jroot / "val", ["photos"], z["build"]["load_size"],
+                                              z["build"]["crop_size"], z["epochs"], z["batch_size"],
+                                              home / "runs" / "08_shortcuts" / f"npr_jpeg_reals{cfg['jpeg_quality']}",
+                                              seed=seed)
+        out = {}
+        for tag, m in (("jpeg_reals", jpeg_model), ("png", png_model)):
+            sets = experiments.test_subsets(m, root / "test", cfg["n_test"])
+            out[tag] = format_tables(format_conditions(m, sets, cfg["jpeg_quality"]))
+        sets = experiments.test_subsets(png_model, root / "test", cfg["n_test"])
+        resized = robustness(png_model, sets, {f"×{f}": functools.partial(resize_by, factor=f)
+                                               for f in (cfg["resize_up"], cfg["resize_down"])}, progress=False)
+        val = predict(png_model, dfdlab.data.ForenSynths(root / "val", transform=png_model.transform("test")),
+                      progress=False)
+        t_val = val_threshold(val.y_true, val.y_score)
+        at_val = evaluate(png_model, sets, threshold=t_val, progress=False)
+    train_gen, unseen = train_and_unseen(root, list(out["png"]["tables"]["both PNG"].index))
+    return {"out": out, "resized": resized, "at_val": at_val.set_index("generator"), "t_val": t_val,
+            "train": train_gen, "unseen": unseen}
+
+
+def _08(seed: int) -> dict:
+    return shortcuts_lesson(seed, _CONTEXT["threads"])
+
+
+def _fmt(model: str, test: str, col: str = "ap", where: str = "unseen") -> Callable[[int], float]:
+    def f(seed: int) -> float:
+        r = _08(seed)
+        t = r["out"][model]["tables"][test][col]
+        return float(t[r["train"]] if where == "train" else t[r["unseen"]].mean())
+    return f
+
+
+def _fmt_inflation(model: str) -> Callable[[int], float]:
+    return lambda seed: _fmt(model, "confounded")(seed) - _fmt(model, "both PNG")(seed)
+
+
+def _resized(factor, where: str = "train") -> Callable[[int], float]:
+    def f(seed: int) -> float:
+        r = _08(seed)
+        t = r["resized"][r["resized"]["condition"] == f"×{factor}"].set_index("generator")["ap"]
+        return float(t[r["train"]] if where == "train" else t[r["unseen"]].mean())
+    return f
+
+
+def _threshold(stat: str) -> Callable[[int], float]:
+    def f(seed: int) -> float:
+        r = _08(seed)
+        clean = r["out"]["png"]["tables"]["both PNG"].loc[r["unseen"]]
+        return float({"oracle - 0.5": clean["acc_oracle"] - clean["acc"],
+                      "r_acc - f_acc": clean["r_acc"] - clean["f_acc"],
+                      "val - 0.5": r["at_val"].loc[r["unseen"], "acc"] - clean["acc"]}[stat].mean())
+    return f
+
+
 # ---------------------------------------------------------------- lesson 02: the Transformer and the ViT
 @functools.cache
 def attention_lesson(seed: int, threads: int) -> dict:
@@ -513,6 +637,35 @@ CLAIMS: dict[str, Claim] = {
        for g in ("dcgan_transposed", "ae_transposed_f4")},
     "mini_spectral_ap_min": Claim("01", "AP of the spectral one-number feature, weakest test generator (upper bound)",
                                   lambda s: min(_01(s)["spectral"].values()), 0.65, above=False),
+    # lesson 08: NPR trained on the jpeg_reals variant (JPEG reals, PNG fakes) vs the zoo's NPR (PNG); resize; threshold
+    "shortcut_format_only_ap": Claim("08", "NPR trained on JPEG reals: AP of PNG vs JPEG copies of the same reals",
+                                     lambda s: _08(s)["out"]["jpeg_reals"]["format_only_ap"], 0.55),
+    "shortcut_png_format_only_ap": Claim("08", "NPR trained on PNG: AP of PNG vs JPEG copies of the same reals",
+                                         lambda s: _08(s)["out"]["png"]["format_only_ap"], None),
+    "shortcut_inflation": Claim("08", "NPR trained on JPEG reals: mean unseen AP, confounded - both-PNG test",
+                                _fmt_inflation("jpeg_reals"), 0.0),
+    "shortcut_png_inflation": Claim("08", "NPR trained on PNG: mean unseen AP, confounded - both-PNG test",
+                                    _fmt_inflation("png"), None),
+    "shortcut_real_acc_drop": Claim("08", "NPR trained on JPEG reals: mean unseen r_acc, JPEG reals - PNG reals",
+                                    lambda s: _fmt("jpeg_reals", "confounded", "r_acc")(s)
+                                    - _fmt("jpeg_reals", "both PNG", "r_acc")(s), 0.03),
+    "shortcut_train_ap_png": Claim("08", "NPR trained on JPEG reals: training-generator AP, both-PNG test",
+                                   _fmt("jpeg_reals", "both PNG", where="train"), 0.9),
+    "shortcut_both_jpeg_ap": Claim("08", "NPR trained on JPEG reals: mean unseen AP, both-JPEG test (upper bound)",
+                                   _fmt("jpeg_reals", "both JPEG"), 0.7, above=False),
+    "shortcut_png_both_jpeg_ap": Claim("08", "NPR trained on PNG: mean unseen AP, both-JPEG test",
+                                       _fmt("png", "both JPEG"), None),
+    "resize_up_train_drop": Claim("08", "zoo NPR: training-generator AP, clean - resized x1.5",
+                                  lambda s: _fmt("png", "both PNG", where="train")(s) - _resized(1.5)(s), 0.03),
+    "resize_down_train_drop": Claim("08", "zoo NPR: training-generator AP, clean - resized x0.75",
+                                    lambda s: _fmt("png", "both PNG", where="train")(s) - _resized(0.75)(s), 0.05),
+    "resize_up_unseen_ap": Claim("08", "zoo NPR: mean unseen AP, resized x1.5", _resized(1.5, "unseen"), None),
+    "threshold_real_minus_fake_acc": Claim("08", "zoo NPR at 0.5: mean unseen r_acc - f_acc",
+                                           _threshold("r_acc - f_acc"), 0.3),
+    "threshold_oracle_gain": Claim("08", "zoo NPR: mean unseen accuracy, oracle threshold - 0.5",
+                                   _threshold("oracle - 0.5"), 0.05),
+    "threshold_val_gain": Claim("08", "zoo NPR: mean unseen accuracy, validation threshold - 0.5",
+                                _threshold("val - 0.5"), None),
 }
 
 
