@@ -172,8 +172,8 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None,
         c = c.sort_values("date").drop_duplicates(["seed", "threads"], keep="last")
         v = c["value"]
         rows.append({"claim": name, "statistic": c["statistic"].iloc[0], "runs": len(v),
-                     "seeds": ",".join(str(s) for s in sorted(c["seed"].unique())),
-                     "threads": ",".join(str(t) for t in sorted(c["threads"].unique())),
+                     "seeds": ",".join(str(int(s)) for s in sorted(c["seed"].unique())),
+                     "threads": ",".join(str(int(t)) for t in sorted(c["threads"].unique())),
                      "mean": v.mean(), "sd": v.std(), "min": v.min(), "max": v.max(),
                      "threshold": c["threshold"].iloc[0], "machine": c["machine"].iloc[0],
                      "date": c["date"].iloc[-1][:10]})
