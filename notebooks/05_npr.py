@@ -10,29 +10,34 @@
 # 就是普通的高频细节；生成图像的残差带着以 2 为周期的规律。作者只用一个很小的 ResNet
 # （ResNet-50 截到 layer2）在 NPR 上从头训练，只在 ProGAN 上训练就能泛化到其它生成器。
 # 本节：逐行对照官方代码实现 NPR；用 4×4 的数字例子说明上采样为什么会让小块内像素相关；
-# 看真实图像和各个生成器的 NPR 图；在迷你基准的一个生成器上训练，在全部六个生成器上测试；
-# 和"同一网络直接输入 RGB"的消融实验对比；测 JPEG/模糊鲁棒性（模糊让 NPR 降到随机水平；JPEG 的影响在迷你基准上随训练种子而变）；
-# full 配置下用官方权重复现论文表 1。
+# 看真实图像和迷你基准各个生成器的 NPR 图；用快速模型库（quick zoo）里的 NPR——它只见过训练生成器
+# `ae_nearest_f4`（最近邻 + 卷积上采样，和 ProGAN 一样）——在全部测试生成器上测试；
+# 和"同一网络直接输入 RGB"的消融实验对比；测 JPEG/模糊鲁棒性；full 配置下用官方权重复现论文表 1。
 #
 # **Summary.** Generators up-sample, and up-sampling ties together the pixels of each small
 # block. NPR subtracts from an image its own nearest-neighbour down/up-sampled copy (each
 # pixel minus the top-left pixel of its 2×2 block) and trains a small ResNet from scratch on
 # that residual. We implement it line by line against the official code, work a 4×4 example
-# with numbers, look at NPR maps of real and fake images, train on one generator of the mini
-# benchmark and test on all six, compare with the same network on plain RGB, measure
-# the robustness to JPEG and blur, and (full profile) reproduce Table 1 with the published
-# weights.
+# with numbers, look at NPR maps of real and fake images, take the quick zoo's NPR (trained on
+# the mini benchmark's one training generator, `ae_nearest_f4`: nearest-neighbour + convolution
+# up-sampling, as ProGAN) and test it on every test generator, compare it with the zoo's same
+# network on plain RGB, measure the robustness to JPEG and blur, and (full profile) reproduce
+# Table 1 with the published weights.
 #
 # **You will learn**: the NPR operator and why it is zero at every (even, even) pixel · why
 # up-sampling correlates the pixels of a 2×2 block · the official network and its quirks
 # (the `2/3` factor, the odd-size trim, key names) · how far a detector trained on one
-# generator generalises to generators with other up-sampling layers · why blur breaks NPR, and how to tell a robustness effect
+# generator generalises to generators with other up-sampling layers, and which ones it
+# should not be expected to catch · why blur and JPEG break NPR, and how to tell a robustness effect
 # from the spread of training seeds.
 #
-# **Runtime**: CPU (quick): about 1 minute of CPU once the mini benchmark is cached (measured
-# under pytest: 52 s of CPU time, 1 min 58 s of wall time on a 2-core machine shared with other
-# jobs; most of it the robustness grid of section 8, which reruns every time; the two trainings
-# of sections 6 and 7 are resumed from `DFDLAB_HOME/runs` once they have run). GPU (full), per step: Table 1 with the published
+# **Runtime**: CPU (quick): about 1.5 minutes once the mini benchmark and the quick zoo's two
+# models are cached (measured under pytest: 1 min 31 s of wall time, 69 s of user CPU time, on
+# a 2-core machine shared with other jobs; 72 s of it the robustness grid of section 8, which
+# reruns every time). On a cold zoo cache the first run also trains the zoo's NPR and its RGB
+# ablation (79 s and 95 s of training as the zoo recorded them; that whole first run took
+# 6 min 43 s under pytest on the same machine, then heavily loaded); lessons 07 and 09 then load
+# the NPR checkpoint from the cache. GPU (full), per step: Table 1 with the published
 # `NPR.pth` (section 1b, about 62k test images at 256×256) about 5–10 minutes, most of it decoding
 # and resizing images; the NPR maps (sections 4–5) seconds; the cross-generator table and the
 # robustness grid with the published model (sections 6, 8) about 10 and 20 minutes. Retraining
@@ -45,14 +50,20 @@
 # ## 1 · Settings
 #
 # **中文要点**
-# - 快速配置在 64×64 的迷你基准上训练：`load_size` 64（Resize 不改变图像，上采样痕迹完整保留），随机裁 32×32，训练两轮。
+# - 快速配置不再自己训练 NPR：用快速模型库（`dfdlab.zoo.QUICK_ZOO["npr"]`）的 NPR 和它的 RGB 消融 `npr_rgb`，第 07、09 课用的是同一个缓存的检查点。
+# - 下面快速配置里的 `load_size`/`crop_size`/`epochs`/`batch_size` 只是把模型库的设置列出来（64、随机裁 56×56、4 轮、batch 32），第 6 节 assert 二者一致。
 # - 完整配置用论文的尺寸、发布的数据和权重；只有 `TRAIN_PAPER_RECIPE = True` 时才按论文配方训练 50 轮。
 #
-# The quick profile trains on the 64×64 mini benchmark: `load_size` 64 (the Resize is then a
-# no-op, so the up-sampling traces stay intact) and random 32×32 training crops (the official
-# 256 → 224 shrunk further, to keep two trainings within a minute of CPU), for two epochs, and
-# scores a subset of each test generator at the full 64×64 (no crop, as Table 1). The full profile uses the paper's sizes and the published data
-# and weights; it trains (50 epochs, the paper's recipe) only when `TRAIN_PAPER_RECIPE = True`.
+# The quick profile trains nothing of its own: it takes the quick model zoo's NPR
+# (`dfdlab.zoo.train_quick("npr")`, entry `QUICK_ZOO["npr"]`) and its RGB ablation
+# (`train_quick("npr_rgb")`), at the entries' own seed. Lessons 07 and 09 load the same cached
+# checkpoint, so whichever lesson runs first trains it and the others read it from
+# `DFDLAB_HOME/zoo`. The quick column below only restates the zoo's settings (`load_size` 64, so
+# the Resize is a no-op and the up-sampling traces stay intact; random 56×56 training crops; 4
+# epochs; batch 32); section 6 asserts that the zoo trained with them. Each test generator is
+# scored on a subset at the full 64×64 (no crop, as Table 1). The full profile uses the paper's
+# sizes and the published data and weights; it trains (50 epochs, the paper's recipe) only when
+# `TRAIN_PAPER_RECIPE = True`.
 
 # %%
 import time
@@ -65,7 +76,7 @@ import torch
 import torch.nn.functional as F
 
 import dfdlab
-from dfdlab import experiments
+from dfdlab import experiments, zoo
 from dfdlab.data import ForenSynths, generator_sets
 from dfdlab.data import transforms as T
 from dfdlab.detectors import build, load_checkpoint
@@ -77,15 +88,16 @@ T0 = time.time()
 # False (default) evaluates the published NPR.pth and skips what only a training run can give.
 TRAIN_PAPER_RECIPE = False
 cfg = dfdlab.settings(
-    quick={"data": "mini-ForenSynths", "train_classes": ["photos"], "load_size": 64, "crop_size": 32,
-           "epochs": 2, "batch_size": 32, "n_test": 50, "n_robust": 100,
+    # quick: load/crop/epochs/batch are the quick zoo's NPR entry (zoo.QUICK_ZOO["npr"]), asserted in section 6
+    quick={"data": "mini-ForenSynths", "train_classes": ["photos"], "load_size": 64, "crop_size": 56,
+           "epochs": 4, "batch_size": 32, "n_test": 50, "n_robust": 100,
            "table1_generators": None},
     full={"data": "ForenSynths", "train_classes": ["car", "cat", "chair", "horse"], "load_size": 256,
           "crop_size": 224, "epochs": 50, "batch_size": 32, "n_test": None, "n_robust": 500,
           "table1_generators": None},
     rehearsal={"n_test": 1, "n_robust": 1, "train_classes": ["horse"], "table1_generators": ["progan", "biggan"]},
 )
-TRAIN_HERE = cfg.profile == "quick" or TRAIN_PAPER_RECIPE  # the full profile trains only when asked
+TRAIN_HERE = cfg.profile == "quick" or TRAIN_PAPER_RECIPE  # quick: the zoo's models; full: trains only when asked
 
 # %%
 # Where the data lives: the mini benchmark is built here (cached), ForenSynths comes from DFDLAB_DATA.
@@ -95,7 +107,7 @@ if cfg.data == "mini-ForenSynths":
     train_root, val_root, test_root = mini / "train", mini / "val", mini / "test"
     test_names = None  # every generator of the mini benchmark
     manifest = dfdlab.data.read_manifest(mini)
-    family = manifest.groupby("generator")["family"].first().to_dict()
+    family = manifest[manifest["label"] == 1].groupby("generator")["family"].first().to_dict()  # the fakes' family
     train_generator = manifest.loc[manifest["split"] == "train", "generator"].iloc[0]
 else:
     needed = ["forensynths-test"] + (["forensynths-train", "forensynths-val"] if TRAIN_HERE else [])
@@ -350,42 +362,106 @@ def npr_profile(ds, label, n=64):
             "|NPR| (1,1)": float(r[..., 1::2, 1::2].mean()), "aligned / shifted": shifted_ratio(x)}
 
 if HAVE_TEST:
-    rows = {"real (" + gens[0] + " test reals)": npr_profile(test_sets_pil[gens[0]], 0)}
-    rows.update({f"{g} [{family.get(g, '?')}]": npr_profile(test_sets_pil[g], 1) for g in gens})
-    profile_table = pd.DataFrame(rows).T.round(3)
-    print(dfdlab.config.labelled(f"{BENCH}: NPR energy per offset and the aligned/shifted ratio"))
-    display(profile_table)
+    rows = {"real": {"family": "real", **npr_profile(test_sets_pil[gens[0]], 0)}}  # the first generator's test reals
+    rows.update({g: {"family": family.get(g, ""), **npr_profile(test_sets_pil[g], 1)} for g in gens})
+    profile_table = pd.DataFrame(rows).T
+    recon = {}
+    if cfg.data == "mini-ForenSynths":
+        # How close each re-synthesis comes to its source crop: the mini benchmark's shipped reconstructors run
+        # again on 64 real test crops (the GAN has no source crop, so no entry). "latent / pixels": the size of
+        # the code the decoder up-samples from, over the 3 x 64 x 64 values of the image.
+        from dfdlab.data.mini_generators import MINI_GENERATORS, load_generators
+        from dfdlab.gan.reconstruction import resynthesise
+
+        src = torch.stack([torch.from_numpy(np.asarray(dfdlab.data.load_rgb(p), dtype=np.float32)).permute(2, 0, 1)
+                           for p in first(test_sets_pil[train_generator], 0, 64)]) / 127.5 - 1
+        with torch.no_grad():
+            for g, G in load_generators(names=[g for g in gens if g in MINI_GENERATORS]).items():
+                mse = ((resynthesise(G, src) - src) / 2).pow(2).mean((1, 2, 3))  # pixel values in [0, 1]
+                f = 2 ** G.settings["stages"]
+                recon[g] = {"factor": f, "latent / pixels": G.settings["z_channels"] / (3 * f * f),
+                            "PSNR to source (dB)": float((-10 * mse.log10()).mean())}
+        profile_table = profile_table.join(pd.DataFrame(recon).T)
+    print(dfdlab.config.labelled(f"{BENCH}: NPR energy per offset, the aligned/shifted ratio"
+                                 + (" and how close each re-synthesis is to its source" if recon else "")))
+    display(profile_table.infer_objects().round(3))
+    ratio = profile_table["aligned / shifted"].astype(float)
+    print(f"aligned/shifted ratio: real crops {ratio['real']:.3f}, the training generator {train_generator} "
+          f"{ratio[train_generator]:.3f}; lowest {ratio.idxmin()} {ratio.min():.3f}, highest {ratio.idxmax()} "
+          f"{ratio.max():.3f}.")
+    for f in sorted({r["factor"] for r in recon.values()}):
+        group = [g for g in recon if recon[g]["factor"] == f]
+        psnr = [recon[g]["PSNR to source (dB)"] for g in group]
+        print(f"latent factor {f} ({', '.join(group)}): PSNR to the source {min(psnr):.1f}-{max(psnr):.1f} dB, "
+              f"aligned/shifted {ratio[group].min():.3f}-{ratio[group].max():.3f}.")
 
 # %% [markdown]
-# The real crops have an aligned/shifted ratio near 1: a camera image has no preferred 2×2 grid.
-# Up-sampled generators depart from 1 (below 1 when the stamped blocks are internally smooth,
-# e.g. nearest up-sampling; above 1 when the up-sampling kernel makes the block's pixels differ
-# in a fixed pattern). Note that the mini benchmark's reals are down-sampled crops of photos
-# (PIL Lanczos), so they carry no up-sampling trace by construction.
+# **中文要点**
+# - 真实裁块的 aligned/shifted 比值接近 1；上采样过的图像偏离 1（上面打印的数字）。
+# - NPR 应该能抓到：与训练生成器同样"最近邻 + 卷积"上采样、把 2×2 块印在同一网格上的解码器（另一个最近邻解码器、`ldm_kl_f4` 的 KL-VAE）；转置卷积和像素重排也留下周期为 2 的痕迹，但和训练时的不一样，不一定能抓到。
+# - 不该指望它抓到：双线性上采样（痕迹很平滑）和 **f2** 生成器（只上采样一次、潜变量很大，几乎完美地重建原图，见 PSNR 列）；`dcgan_transposed` 是采样出来的 GAN 图像，不是重建。
 #
-# ## 6 · Train NPR on one generator, test on all
+# The real crops have an aligned/shifted ratio near 1: a camera image has no preferred 2×2 grid
+# (the mini benchmark's reals are down-sampled crops of photos, PIL Lanczos, so they carry no
+# up-sampling trace by construction). Up-sampled images depart from 1: below 1 when the stamped
+# blocks are internally smooth, above 1 when the up-sampling kernel makes the block's pixels
+# differ in a fixed pattern.
+#
+# **What NPR should and should not detect here.** The 4×4 example shows the ideal case: nearest
+# up-sampling of a 2×2 block makes NPR exactly 0. The training generator `ae_nearest_f4` up-samples
+# the same way (nearest + convolution, as ProGAN), but convolutions follow each up-sampling, so
+# its NPR is not zero; the 2×2 grid stays special, and that is what the ratio above measures.
+# Expect NPR to carry over to the generators whose decoders stamp blocks on the same grid in a
+# similar way: the other nearest decoder and the KL-VAE (`ldm_kl_f4`, also nearest + conv), and,
+# less surely, transposed convolutions and pixel shuffle, whose 2-periodic patterns differ from
+# the training one. Do not expect much where the trace is faint: bilinear up-sampling spreads each
+# low-resolution value smoothly over its neighbours, and the **factor-2** generators (one
+# up-sampling stage, a latent of a large fraction of the image's size) reconstruct their source
+# crop almost perfectly (the PSNR column), so little separates their fakes from the reals.
+# The DCGAN (`dcgan_transposed`) is a different kind of fake (a sample, not a re-synthesis),
+# up-sampled by transposed convolutions and histogram-matched to a real crop.
+# Section 6 measures how far these expectations hold.
+#
+# ## 6 · NPR trained on one generator, tested on all
 #
 # **中文要点**
-# - 用论文的配方（Adam 2e-4、batch 32、每 10 轮 ×0.9、种子 100），快速配置只缩短轮数。
-# - 按**验证集**准确率（验证集 = 训练生成器）选检查点，训练时从不看测试生成器。
+# - 快速配置：NPR 来自快速模型库（`zoo.train_quick("npr", mini)`，用模型库自己的种子 100），第 07 课直接从缓存读取同一个模型；下面 assert 模型库的设置与第 1 节列出的一致。
+# - 论文的配方（Adam 2e-4、batch 32、每 10 轮 ×0.9、种子 100），快速配置只缩短轮数；按**验证集**准确率（验证集 = 训练生成器）选检查点，训练时从不看测试生成器。
 # - 下面的表都是**迷你基准**上的数字：生成器是我们自己的小模型（ForenSynths 中 GAN 的替代品）。
 #
 # The recipe is the paper's (`dfdlab.train.recipe("npr")`: Adam 2e-4, β (0.9, 0.999), batch 32,
-# lr × 0.9 after epochs 10, 20, 30, 40, seed 100); the quick profile only shortens it.
-# `fit` keeps the checkpoint with the best *validation* accuracy (validation = the training
-# generator); the test generators are never looked at during training. The full profile trains only
-# with `TRAIN_PAPER_RECIPE = True`; otherwise the sections below use the published `NPR.pth`
-# (section 1b) and skip the RGB ablation, which has no published checkpoint.
+# lr × 0.9 after epochs 10, 20, 30, 40, seed 100); the quick zoo only shortens it. Training
+# keeps the checkpoint with the best *validation* accuracy (validation = the training
+# generator); the test generators are never looked at during training. In the quick profile the
+# model is the quick zoo's NPR at the entry's own seed (`dfdlab.zoo.train_quick("npr", mini)`,
+# no `seed=`): trained here on a cache miss, loaded on a hit, and the very checkpoint that
+# lesson 07 ranks and lesson 09 compares against. The claim sweep (`benchmarks/quick_claims.py`)
+# trains the same entry with other seeds. The full profile trains only with
+# `TRAIN_PAPER_RECIPE = True` (`dfdlab.experiments.train_npr`, 50 epochs); otherwise the sections
+# below use the published `NPR.pth` (section 1b) and skip the RGB ablation, which has no published
+# checkpoint.
 
 # %%
 runs = dfdlab.home() / "runs" / "05_npr" / (Path(train_root).parent.name + f"_{cfg.profile}")
 
 def train_variant(representation):
-    # seed_torch(100) before the model is built, as train.py; the same function the claim sweep runs
+    # full profile only: seed_torch(100) before the model is built, as train.py, then the paper's recipe
     return experiments.train_npr(representation, train_root, val_root, cfg.train_classes, cfg.load_size,
                                  cfg.crop_size, cfg.epochs, cfg.batch_size, runs / representation)
 
-if TRAIN_HERE:
+def zoo_model(name):
+    # quick profile: the quick zoo's entry at its own seed (cached; lessons 07 and 09 share it)
+    model, info = zoo.train_quick(name, mini)
+    assert (info["build"]["load_size"], info["build"]["crop_size"], info["epochs"], info["batch_size"]) == (
+        cfg.load_size, cfg.crop_size, cfg.epochs, cfg.batch_size), info
+    print(f"quick zoo {name!r} ({'from the cache' if info['from_cache'] else 'trained now'}; "
+          f"{info['train_seconds']} s when trained): seed {info['seed']}, kept epoch {info['best_epoch']} of "
+          f"{info['epochs_run']} ({info['keep']} val accuracy; val = the training generator)")
+    return model, info
+
+if cfg.profile == "quick":
+    npr_model, npr_info = zoo_model("npr")
+elif TRAIN_HERE:
     t = time.time()
     npr_model, npr_fit = train_variant("npr")
     print(f"trained NPR in {time.time() - t:.0f} s on {len(ForenSynths(Path(train_root) / cfg.train_classes[0]))} "
@@ -409,14 +485,40 @@ def with_family(table):
     t.insert(2, "seen in training", t["generator"] == train_generator)
     return t
 
-if npr_model is not None:
+if npr_model is not None and HAVE_TEST:
     t = time.time()
     npr_table = evaluate(npr_model, test_sets(npr_model, cfg.n_test), progress=False)
     print(dfdlab.config.labelled(f"{BENCH}: scored in {time.time() - t:.0f} s. NPR trained on {train_generator}; "
                                  "AP/acc in %:"))
-    display(with_family(npr_table))
+    display(with_family(npr_table).assign(**{  # section 5's trace measures beside the scores
+        "aligned / shifted": lambda t: t["generator"].map(ratio).round(3),
+        **({"PSNR to source (dB)": lambda t: t["generator"].map(profile_table["PSNR to source (dB)"]).round(1)}
+           if recon else {})}))
+    unseen = [g for g in npr_table["generator"] if g not in ("mean", train_generator)]
+    ap_npr = npr_table.set_index("generator")["ap"]
+    ranked = ap_npr[unseen].sort_values(ascending=False)
+    print(f"NPR AP: {ap_npr[train_generator]:.3f} on its training generator; on the {len(unseen)} unseen ones "
+          f"mean {ranked.mean():.3f}, >= 0.9 on {int((ranked >= 0.9).sum())}; from best to worst: "
+          + ", ".join(f"{g} {v:.3f}" for g, v in ranked.items()) + ".")
+    if recon:
+        f2 = [g for g in unseen if g in recon and recon[g]["factor"] == 2]
+        f4 = [g for g in unseen if g in recon and recon[g]["factor"] > 2]
+        print(f"mean AP on the unseen factor-2 generators {ap_npr[f2].mean():.3f}, on the unseen factor-4 ones "
+              f"{ap_npr[f4].mean():.3f}; rank correlation over the unseen generators between AP and "
+              f"|1 - aligned/shifted|: {ap_npr[unseen].corr((1 - ratio[unseen]).abs(), method='spearman'):+.2f}.")
 
 # %% [markdown]
+# **中文要点**
+# - 对照第 5 节的预期读上面的数字：f4 与 f2 两组的平均 AP、AP 与 aligned/shifted 偏离 1 的程度的秩相关。
+# - 同一族不等于同样好抓：`ae_nearest_f2` 和训练生成器用同一种上采样层，但它只上采样一次、几乎完美重建，痕迹很弱。
+#
+# Read the lines above against section 5's expectations: the mean AP of the factor-4 and the
+# factor-2 generators, and the rank correlation between a generator's AP and how far its
+# aligned/shifted ratio is from 1. A family is not a guarantee: `ae_nearest_f2` shares the training
+# generator's up-sampling layer, but it up-samples once from a large latent and reconstructs its
+# source crop closely, so its trace is faint; "seen family" and "easy to detect" are separate
+# questions, and the table's PSNR column is part of the answer.
+#
 # ## 7 · Ablation: the same network on plain RGB
 #
 # **中文要点**
@@ -431,24 +533,37 @@ if npr_model is not None:
 
 # %%
 rgb_table = None
-if TRAIN_HERE:
+if TRAIN_HERE and HAVE_TEST:
     t = time.time()
-    rgb_model, rgb_fit = train_variant("rgb")
+    if cfg.profile == "quick":
+        rgb_model, rgb_info = zoo_model("npr_rgb")  # the zoo's ablation entry: NPR's entry with representation="rgb"
+        assert {k: v for k, v in rgb_info["build"].items() if k != "representation"} == npr_info["build"], rgb_info
+        assert (rgb_info["seed"], rgb_info["epochs"], rgb_info["batch_size"]) == (
+            npr_info["seed"], npr_info["epochs"], npr_info["batch_size"]), rgb_info
+    else:
+        rgb_model, rgb_fit = train_variant("rgb")
     rgb_table = evaluate(rgb_model, test_sets(rgb_model, cfg.n_test), progress=False)
-    print(f"trained and scored the RGB ablation in {time.time() - t:.0f} s")
+    print(f"RGB ablation ready and scored in {time.time() - t:.0f} s")
     cmp = pd.DataFrame({
-        "family": npr_table["generator"].map(lambda g: family.get(g, "")),
+        "family": npr_table["generator"].map(lambda g: family.get(g, "")).to_numpy(),
         "AP NPR": (npr_table["ap"] * 100).round(1).to_numpy(),
         "AP RGB": (rgb_table["ap"] * 100).round(1).to_numpy(),
         "acc NPR": (npr_table["acc"] * 100).round(1).to_numpy(),
         "acc RGB": (rgb_table["acc"] * 100).round(1).to_numpy(),
     }, index=npr_table["generator"])
-    unseen = [g for g in npr_table["generator"] if g not in ("mean", train_generator)]
-    cmp.loc["mean of unseen"] = ["", *cmp.loc[unseen, ["AP NPR", "AP RGB", "acc NPR", "acc RGB"]].mean().round(1)]
+    by_gen = {"NPR": npr_table.set_index("generator"), "RGB": rgb_table.set_index("generator")}
+    cmp.loc["mean of unseen"] = ["", *[round(100 * by_gen[m].loc[unseen, c].mean(), 1)
+                                       for c, m in (("ap", "NPR"), ("ap", "RGB"), ("acc", "NPR"), ("acc", "RGB"))]]
     print(dfdlab.config.labelled(f"{BENCH}: NPR vs the same network on RGB, trained on {train_generator} (%)"))
     display(cmp)
+    gap = by_gen["NPR"].loc[unseen, "ap"] - by_gen["RGB"].loc[unseen, "ap"]
+    print(f"RGB ablation: AP {by_gen['RGB'].loc[train_generator, 'ap']:.3f} on the training generator (NPR "
+          f"{by_gen['NPR'].loc[train_generator, 'ap']:.3f}); mean unseen AP NPR - RGB {gap.mean():+.3f}, NPR higher "
+          f"on {int((gap > 0).sum())} of {len(unseen)} unseen generators (largest gap {gap.idxmax()} {gap.max():+.3f}, "
+          f"smallest {gap.idxmin()} {gap.min():+.3f}).")
 else:
-    print("Skipped: the RGB ablation has no published checkpoint; it needs TRAIN_PAPER_RECIPE = True "
+    print("Skipped: the RGB ablation needs the test set (see above)." if TRAIN_HERE else
+          "Skipped: the RGB ablation has no published checkpoint; it needs TRAIN_PAPER_RECIPE = True "
           "(a 50-epoch training).")
 
 # %%
@@ -464,7 +579,7 @@ if rgb_table is not None:
 #
 # **中文要点**
 # - NPR 依赖相邻像素的精确数值；JPEG（8×8 DCT 量化）和模糊（邻域平均）都会重新计算像素，从而破坏它。作者确认 NPR 训练时没有用模糊/JPEG 增强（issue #9）。
-# - 模糊 σ ≥ 2 让每个扫描过的模型都接近随机水平；JPEG 在 64×64 的迷你图像上的影响随训练种子而变，所以只展示、不断言方向。
+# - 在迷你基准 v2 上，扫描的每个种子都是：模糊 σ ≥ 2 让平均 AP 接近随机水平；JPEG 在每个质量（连 95 也是）都降低平均 AP。降多少、是否随质量单调变化随种子而变，所以只断言"至少降这么多"。
 #
 # NPR lives in the exact values of neighbouring pixels, so anything that re-computes pixels
 # from their neighbours destroys it: JPEG quantises 8×8 DCT blocks, blur averages neighbours.
@@ -478,7 +593,7 @@ if rgb_table is not None:
 # training generator's column beside the mean.
 
 # %%
-if npr_model is not None:
+if npr_model is not None and HAVE_TEST:
     t = time.time()
     robust = experiments.npr_robustness(npr_model, test_root, cfg.n_robust, test_names)
     print(f"{BENCH}: robustness grid in {time.time() - t:.0f} s ({cfg.n_robust} images per class per generator)")
@@ -496,24 +611,33 @@ if npr_model is not None:
           + ("monotone" if list(jpeg_cost.values()) == sorted(jpeg_cost.values()) else "not monotone")
           + " in the quality). Blur σ " + ", ".join(f"{s}: mean AP {mean_ap[f'blur σ{s}']:.3f}"
                                                     for s in experiments.BLUR_SIGMAS) + ".")
+    own = robust[robust["generator"] == train_generator].set_index("condition")["ap"]
+    print(f"On the training generator {train_generator} alone: clean AP {own['clean']:.3f}, "
+          + ", ".join(f"{c} {own[c]:.3f}" for c in own.index if c != "clean") + ".")
     display((grid_ap * 100).round(1))
 
 # %% [markdown]
-# One run is one training seed. The committed sweep (`benchmarks/quick_claims.py`: several NPR
-# training seeds, torch with 1 and 2 threads, the same code and settings) shows how far these
-# numbers move from seed to seed. Blur of σ 2 or more leaves every swept model near or below
-# chance: averaging neighbours erases the relation NPR reads. JPEG does not behave that way on
-# the 64×64 mini images: depending on the training seed it costs a large part of the mean AP
-# or nothing at all (the sweep's min and max below; some models keep their training
-# generator's AP under JPEG 30), so this lesson asserts blur's effect and shows JPEG's spread
-# without asserting a direction.
-# The paper's JPEG weakness (NPR-DeepfakeDetection issue #9) is a statement about the full
-# 224-px setting, which the full profile measures.
+# **中文要点**
+# - 一次运行只是一个训练种子；下面的扫描表给出种子之间的波动（本课用模型库自己的种子 100，不在扫描的种子里）。
+# - 模糊和 JPEG 都在重新计算像素：NPR 读的是相邻像素之间最细小的差别，它们最先被抹掉。
+#
+# One run is one training seed. The committed sweep (`benchmarks/quick_claims.py`: the zoo's NPR
+# and RGB entries retrained with other seeds, the same code and settings; this lesson's own seed,
+# the zoo's 100, is not one of them) shows how far these numbers move from seed to seed. On the
+# mini benchmark v2 both perturbations hurt in every swept run. Blur of σ 2 or more leaves the
+# mean AP near chance: averaging neighbours erases the relation NPR reads. JPEG costs mean AP at
+# every quality tried, 95 included: it re-computes every pixel from quantised 8×8 DCT blocks, and
+# the up-sampling trace lives in the smallest differences between neighbours. How much it costs,
+# and whether the cost grows as the quality drops, varies with the seed (the sweep's min and max
+# below), so the lesson asserts a floor for the JPEG cost, not its shape. The paper's JPEG
+# weakness (NPR-DeepfakeDetection issue #9) is a statement about the full 224-px setting, which
+# the full profile measures.
 
 # %%
 if cfg.profile == "quick":  # the committed sweep is of the quick profile's settings
     unseen_ap = {n: t.set_index("generator")["ap"][unseen].mean() for n, t in (("npr", npr_table), ("rgb", rgb_table))}
     SWEPT = {"npr_fits_train_family": npr_table.set_index("generator")["ap"][train_generator],
+             "npr_unseen_ap90": float((npr_table.set_index("generator")["ap"][unseen] >= 0.9).sum()),
              "npr_unseen_mean_ap": unseen_ap["npr"], "npr_beats_rgb": unseen_ap["npr"] - unseen_ap["rgb"],
              "npr_jpeg95_cost": jpeg_cost[95], "npr_jpeg90_cost": jpeg_cost[90], "npr_jpeg50_cost": jpeg_cost[50],
              "npr_jpeg30_cost": jpeg_cost[30], "npr_blur1_ap": mean_ap["blur σ1"], "npr_blur2_ap": mean_ap["blur σ2"],
@@ -526,7 +650,10 @@ if cfg.profile == "quick":  # the committed sweep is of the quick profile's sett
         print("Over the sweep JPEG costs " + ", ".join(
             f"{j.loc[f'npr_jpeg{q}_cost', 'min']:+.3f} to {j.loc[f'npr_jpeg{q}_cost', 'max']:+.3f} at quality {q}"
             for q in experiments.JPEG_QUALITIES) + " mean AP; blur σ 2 and 4 leave a mean AP of at most "
-            f"{max(j.loc['npr_blur2_ap', 'max'], j.loc['npr_blur4_ap', 'max']):.3f}.")
+            f"{max(j.loc['npr_blur2_ap', 'max'], j.loc['npr_blur4_ap', 'max']):.3f}; NPR reaches AP >= 0.9 on "
+            f"{j.loc['npr_unseen_ap90', 'min']:.0f} to {j.loc['npr_unseen_ap90', 'max']:.0f} of the {len(unseen)} "
+            f"unseen generators, and beats the RGB ablation on the mean unseen AP by "
+            f"{j.loc['npr_beats_rgb', 'min']:+.3f} to {j.loc['npr_beats_rgb', 'max']:+.3f}.")
     else:
         print("no committed sweep for these claims here (run benchmarks/quick_claims.py)")
 
@@ -542,25 +669,35 @@ if cfg.profile == "quick":  # the committed sweep is of the quick profile's sett
 # ## 10 · Checks on the quick results
 #
 # **中文要点**
-# - 把本课的论断写成 assert：拟合训练生成器、在未见过的生成器上高于随机、胜过 RGB 消融、模糊 σ ≥ 2 后接近随机。
-# - 阈值来自多种子扫描（`benchmarks/quick_claims.py`），都低于扫描中的最差值。
+# - 把本课的论断写成 assert：拟合训练生成器、在未见过的生成器上平均 AP 高于随机、胜过 RGB 消融、JPEG 至少降低这么多平均 AP、模糊 σ ≥ 2 后接近随机。
+# - 阈值来自多种子扫描（`benchmarks/quick_claims.py`），都低于扫描中的最差值（上界则高于最大值），余量写在注释里。
+# - "在大多数未见过的生成器上 AP ≥ 0.9" 扫描不支持（有的种子一个都没有），只展示不断言。
 #
-# The lesson's claims, as asserts on the numbers measured above.
+# The lesson's claims, as asserts on the numbers measured above, with thresholds below the
+# committed sweep's worst run (upper bounds above its maximum). "AP >= 0.9 on most unseen
+# generators" is not among them: the sweep has seeds with none, so section 8 shows that count.
 
 # %%
 if cfg.profile == "quick":  # the claims of the quick run; the full profile compares with the paper (section 1b)
-    # Thresholds below the committed sweep's worst run (benchmarks/quick_claims.py, table in section 8).
-    UNSEEN_AP, BLUR_AP = 0.6, 0.65
+    # Thresholds below the committed sweep's minimum (upper bounds above its maximum): benchmarks/quick_claims.py,
+    # the zoo's NPR and npr_rgb retrained with seeds 0-4, 1 thread, mini benchmark v2 (table in section 8).
+    TRAIN_AP = 0.95   # sweep min 0.971 (margin +0.021)
+    UNSEEN_AP = 0.65  # sweep min 0.704 (margin +0.054)
+    RGB_GAP = 0.0     # NPR - RGB mean unseen AP, sweep min +0.042 (margin +0.042)
+    JPEG_COST = 0.05  # clean - JPEG mean AP, sweep min 0.111/0.112/0.087/0.084 at q 95/90/50/30 (margin +0.034 at q 30)
+    BLUR_AP = 0.65    # upper bound, sweep max 0.620 at σ 2, 0.613 at σ 4 (margin +0.030)
     ap = npr_table.set_index("generator")["ap"]
     ap_rgb = rgb_table.set_index("generator")["ap"]
     print("mini benchmark, NPR AP on unseen generators:", ap[unseen].round(3).to_dict())
     print(f"mini benchmark, mean AP on unseen generators: NPR {ap[unseen].mean():.3f}  RGB {ap_rgb[unseen].mean():.3f}")
     # Fits the training generator.
-    assert ap[train_generator] >= 0.95, ap[train_generator]
+    assert ap[train_generator] > TRAIN_AP, ap[train_generator]
     # Generalises: mean AP on the unseen generators above UNSEEN_AP (chance is 0.5).
     assert ap[unseen].mean() > UNSEEN_AP, ap[unseen]
     # NPR beats the same network on plain RGB on the mean AP over unseen generators.
-    assert ap[unseen].mean() > ap_rgb[unseen].mean(), (ap[unseen].mean(), ap_rgb[unseen].mean())
+    assert ap[unseen].mean() - ap_rgb[unseen].mean() > RGB_GAP, (ap[unseen].mean(), ap_rgb[unseen].mean())
+    # JPEG sensitivity: every quality tried costs more than JPEG_COST of the mean AP.
+    assert all(jpeg_cost[q] > JPEG_COST for q in experiments.JPEG_QUALITIES), jpeg_cost
     # Blur sensitivity: blur of σ >= 2 leaves a mean AP near chance (below BLUR_AP).
     assert all(mean_ap[f"blur σ{s}"] < BLUR_AP for s in (2, 4)), mean_ap
 print(f"lesson ran in {time.time() - T0:.0f} s")
@@ -578,10 +715,12 @@ print(f"lesson ran in {time.time() - T0:.0f} s")
 # 2. **换一个参考像素 · Another reference pixel.** 在 4×4 例子里把 `npr_residual` 换成 `npr_residual_window(x, 2, anchor=3)`（右下角像素）。哪些 NPR 值变了，哪些仍然为 0？
 #    Replace `npr_residual` by `npr_residual_window(x, 2, anchor=3)`
 #    (bottom-right pixel) in the 4×4 example. Which NPR values change, which stay zero?
-# 3. **换一个训练生成器 · Train on another generator.** 让 `train_root` 指向迷你基准里另一个生成器的文件夹（例如 `dcgan_nearest` 的假图配同样的真图）。哪些生成器变难了？第 5 节的 aligned/shifted 比值能预测吗？
-#    Set `train_root` to a folder holding a different generator of
-#    the mini benchmark (e.g. `dcgan_nearest` fakes against the same reals). Which generators
-#    become hard, and does the aligned/shifted ratio of section 5 predict it?
+# 3. **换一个训练生成器 · Train on another generator.** 用 `dfdlab.data.mini_generators.load_generators()` 和 `dfdlab.gan.reconstruction.resynthesise` 把 `train/photos/0_real` 的真图用另一个生成器（例如 `ae_transposed_f4`）重建，放进一个新的 `train/photos/1_fake`（验证集同理），再用 `experiments.train_npr` 训练。哪些生成器变难了？第 5 节的 aligned/shifted 比值能预测吗？
+#    Re-synthesise the real crops of `train/photos/0_real` with another generator (e.g.
+#    `ae_transposed_f4`: `dfdlab.data.mini_generators.load_generators()` and
+#    `dfdlab.gan.reconstruction.resynthesise`) into a new `train/photos/1_fake` (and the same for
+#    `val/`), and train with `experiments.train_npr`. Which generators become hard, and does the
+#    aligned/shifted ratio of section 5 predict it?
 # 4. **修补 JPEG 弱点？· Fix the JPEG weakness?** 在 `npr_train` 的裁剪之前插入 `T.data_augment`（JPEG 概率 0.5，质量 30–100）再训练。干净图像的 AP 和 JPEG 50 下的 AP 各怎样变化？
 #    Train with `T.data_augment` (JPEG probability 0.5, quality 30–100)
 #    inserted before the crop in `npr_train`. What happens to the clean AP, and to JPEG 50?
