@@ -556,11 +556,12 @@ if TRAIN_HERE and HAVE_TEST:
                                        for c, m in (("ap", "NPR"), ("ap", "RGB"), ("acc", "NPR"), ("acc", "RGB"))]]
     print(dfdlab.config.labelled(f"{BENCH}: NPR vs the same network on RGB, trained on {train_generator} (%)"))
     display(cmp)
-    gap = by_gen["NPR"].loc[unseen, "ap"] - by_gen["RGB"].loc[unseen, "ap"]
+    gap = (by_gen["NPR"].loc[unseen, "ap"] - by_gen["RGB"].loc[unseen, "ap"]).dropna()  # (NaN: a one-class subset)
     print(f"RGB ablation: AP {by_gen['RGB'].loc[train_generator, 'ap']:.3f} on the training generator (NPR "
           f"{by_gen['NPR'].loc[train_generator, 'ap']:.3f}); mean unseen AP NPR - RGB {gap.mean():+.3f}, NPR higher "
-          f"on {int((gap > 0).sum())} of {len(unseen)} unseen generators (largest gap {gap.idxmax()} {gap.max():+.3f}, "
-          f"smallest {gap.idxmin()} {gap.min():+.3f}).")
+          f"on {int((gap > 0).sum())} of {len(unseen)} unseen generators"
+          + (f" (largest gap {gap.idxmax()} {gap.max():+.3f}, smallest {gap.idxmin()} {gap.min():+.3f})." if len(gap)
+             else "."))
 else:
     print("Skipped: the RGB ablation needs the test set (see above)." if TRAIN_HERE else
           "Skipped: the RGB ablation has no published checkpoint; it needs TRAIN_PAPER_RECIPE = True "
