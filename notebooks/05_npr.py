@@ -32,9 +32,9 @@
 # from the spread of training seeds.
 #
 # **Runtime**: CPU (quick): about 1.5 minutes once the mini benchmark and the quick zoo's two
-# models are cached (measured under pytest: 1 min 31 s of wall time, 69 s of user CPU time, on
-# a 2-core machine shared with other jobs; 72 s of it the robustness grid of section 8, which
-# reruns every time). On a cold zoo cache the first run also trains the zoo's NPR and its RGB
+# models are cached (measured under pytest on a 2-core machine shared with other jobs: 1 min 31 s
+# of wall time and 69 s of user CPU time, 72 s of it the robustness grid of section 8, which
+# reruns every time; 3 min 9 s of wall time, 75 s of user CPU time, at a load average of 6). On a cold zoo cache the first run also trains the zoo's NPR and its RGB
 # ablation (79 s and 95 s of training as the zoo recorded them; that whole first run took
 # 6 min 43 s under pytest on the same machine, then heavily loaded); lessons 07 and 09 then load
 # the NPR checkpoint from the cache. GPU (full), per step: Table 1 with the published
