@@ -28,9 +28,11 @@
 #   images from the wild, new generators);
 # - how our four implementations compare when everything but the method is held fixed.
 #
-# **Runtime.** Quick profile (CPU, the mini benchmark): about 2 minutes on a shared 2-core CPU when
-# `DFDLAB_HOME/zoo/quick` already holds the quick zoo (lessons 04–06 or an earlier run trained it; the
-# last cell prints this run's time), about 9 minutes when the four detectors must be trained first.
+# **Runtime.** Quick profile (CPU, mini benchmark v2): about 2.5 minutes on a shared 2-core CPU when
+# `DFDLAB_HOME/zoo/quick` already holds the quick zoo (lessons 04–06 or an earlier run trained it;
+# measured under pytest: 2 min 21 s, with another training job on the machine; the last cell prints
+# this run's time), about 8–9 minutes when the four detectors must be trained first (their training
+# took 346 s together, section 8's cost table).
 # Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per
 # step: section 6, the four models on the 8 GANs of Table 1 (about 62k images) and on UnivFD's
 # 19 sets (about 36k images): about 10 minutes each for CNNDetection, NPR and UnivFD, 30–40 minutes
@@ -60,10 +62,10 @@ from dfdlab.viz.curves import heatmap, roc_curves
 
 T_START = time.time()
 cfg = dfdlab.settings(
-    quick={"data": "mini-ForenSynths (built here)", "train_family": "dcgan_transposed",
+    quick={"data": "mini-ForenSynths (built here)",
            "weights": "quick zoo, trained here (dfdlab.zoo.train_quick)", "test_per_class": 100,
            "robust_per_class": 10, "eval_batch": 64, "threads": 1},
-    full={"data": "ForenSynths (DFDLAB_DATA)", "train_family": "progan (4 classes)",
+    full={"data": "ForenSynths (DFDLAB_DATA)",
           "weights": "official checkpoints (dfdlab assets)", "test_per_class": None,
           "robust_per_class": 1000, "eval_batch": 64, "threads": None},
     rehearsal={"robust_per_class": 1},
@@ -106,7 +108,7 @@ if cfg.threads:  # measured here: 2 threads on a shared, busy 2-core CPU ran 3-8
 #
 # AutoGAN's fakes are real images passed through an autoencoder whose decoder imitates a GAN's
 # up-sampling, so no GAN is needed: the fakes differ from the reals only by the decoder's traces
-# (the mini benchmark's `autoencoder` generator is built the same way). The three papers this course
+# (the mini benchmark builds its reconstructor fakes the same way: lesson 01). The three papers this course
 # reproduces are in bold with CNNDetection, their common baseline.
 
 # %%
@@ -358,19 +360,21 @@ with pd.option_context("display.max_colwidth", 200):
 # ## 6 · 我们的四种方法 · Our four methods side by side: same training data, same test split
 #
 # **中文要点**
-# - 把"方法"以外的一切固定：四个检测器用同一份训练数据（迷你基准的训练家族）、同一个验证集选模型、同一个测试划分。
+# - 把"方法"以外的一切固定：四个检测器用同一份训练数据（迷你基准唯一的训练生成器，名字从数据清单读出）、同一个验证集选模型、同一个测试划分。
 # - 快速配置用替代品：UnivFD 的骨干是 ImageNet EfficientNet-Lite0（不是 CLIP），LGrad 的变换模型是迷你基准自己的
-#   DCGAN 判别器；这些数字不是论文的数字，表格里每一行都写明了替代品。
+#   DCGAN 判别器（它和测试集里的 GAN 家族 `dcgan_transposed` 是一起训练的）；这些数字不是论文的数字，表格里每一行都写明了替代品。
 # - 看两种指标：AP（排序能力，与阈值无关）和 0.5 阈值下的准确率（需要校准）；最优阈值准确率只是上界。
 #
 # The papers train on ProGAN and test on many generators. Here every detector is trained
-# on the mini benchmark's **one** training family (`train/photos`: real crops vs fakes of
-# the generator `dcgan_transposed`), selected on `val`, with its paper's recipe and pipeline at the
+# on the mini benchmark's **one** training generator (`train/photos`: real crops vs their
+# re-syntheses by the generator the manifest names, printed below), selected on `val`, with its paper's recipe and pipeline at the
 # mini size (`dfdlab.zoo.QUICK_ZOO`: only epochs, batch size and image size change). The
 # trained weights are cached in `DFDLAB_HOME/zoo/quick`, so a rerun (or the demo at the end)
 # reuses them. **Stand-ins** (named again beside every number): UnivFD runs on a frozen
 # ImageNet EfficientNet-Lite0 instead of CLIP ViT-L/14; LGrad's transformation model is the
-# mini benchmark's own DCGAN discriminator instead of the StyleGAN bedroom D, and its classifier
+# mini benchmark's own DCGAN discriminator instead of the StyleGAN bedroom D (trained with the
+# generator of the test split's GAN family, `dcgan_transposed`, so that family is unseen by the
+# classifier but not by its D), and its classifier
 # is an ImageNet EfficientNet-Lite0 fine-tuned end to end instead of the ImageNet ResNet-50 (whose
 # weights are not available offline; from scratch it does not learn in this budget, lesson 06);
 # CNNDetection's ResNet-50 starts from scratch.
@@ -380,6 +384,8 @@ names = [n for n in detectors.available() if n in zoo.QUICK_ZOO]
 models, infos = {}, {}
 if cfg.profile == "quick":
     root = dfdlab.data.build_mini()
+    train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
+    print(f"training generator (from the manifest): {train_gen}")
     for name in names:
         models[name], infos[name] = zoo.train_quick(name, root)
         i = infos[name]
@@ -389,6 +395,7 @@ if cfg.profile == "quick":
     # The same 100 real + 100 fake per generator for every detector (seed 0, UnivFD's sampler).
     test_sets = {g: univfd_subset(ds, cfg.test_per_class, seed=0)[0] for g, ds in test_sets.items()}
 else:
+    train_gen = "progan (4 classes)"  # the published checkpoints' training data (a description, not a test set)
     # Each method's published checkpoint and every file it needs; a missing one skips that method only.
     official = {"cnndetection": ("cnndetection-blur-jpeg-0.5", []),
                 "npr": ("npr", []),
@@ -459,7 +466,7 @@ for name, t in tables.items():
 table1 = pd.DataFrame(rows).set_index("detector")
 table1.columns = pd.MultiIndex.from_tuples(table1.columns)
 if models:
-    print("Acc / AP (%) per test generator, trained on", cfg.train_family,
+    print("Acc / AP (%) per test generator, trained on", train_gen,
           "(mini benchmark, quick profile: stand-ins as named; not the papers' numbers)"
           if cfg.profile == "quick" else "")
     display(table1)
@@ -480,12 +487,14 @@ if models:
 # labels) shows what a recalibrated threshold would give; it is an upper bound, never a
 # result. This is why the papers print Acc *and* AP.
 #
-# Read the table like the papers' Table 1: the first column group is the training
-# generator itself; the others are **unseen**. The DCGAN variants differ only in their
-# up-sampling layer (transposed conv, nearest, bilinear, pixel shuffle), `autoencoder` is
-# another family with transposed convolutions, and `upsample_only` is a ×2 nearest
-# up-sampling of real crops followed by a stack of convolutions, which smooths away much
-# of the 2×2 trace. The quick profile scores 100 real + 100 fake images per generator.
+# Read the table like the papers' Table 1: the training generator's column group is the
+# one the detectors were trained on; the others are **unseen**. Every `ae_*` generator
+# re-synthesises real crops through an encoder and a decoder whose up-sampling layer names
+# its family (nearest, transposed conv, bilinear, pixel shuffle), at a latent factor of 4 or
+# 2 (`_f4`, `_f2`: two or one ×2 up-sampling steps); `ldm_kl_f4` is a KL-VAE first stage as
+# in latent diffusion; `dcgan_transposed` is the one GAN family, DCGAN samples that take the
+# per-channel value distribution and high-pass energy of real test crops. The quick profile
+# scores 100 real + 100 fake images per generator.
 
 # %%
 if models:
@@ -568,54 +577,76 @@ if models:
 # ## 9 · 本次运行的检验 · Checks on this run
 #
 # **中文要点**
-# - 每个检测器都必须学会它的训练生成器（训练生成器上的 AP 高于阈值）。
-# - NPR 在未见过的生成器上的平均 AP 高于同样数据训练的 ResNet-50 基线 (CNNDetection)：这是 NPR Table 1 的结论在迷你规模上的检验。
-# - 阈值来自多个随机种子的扫描 (`benchmarks/quick_claims.py`)，并留有余量。
+# - NPR 必须学会它的训练生成器（训练生成器上的 AP 高于阈值）；另外三个检测器在训练生成器上的 AP 只显示，不断言：在迷你基准 v2 上，从头训练的 CNNDetection 在快速预算下学不会它（扫描的范围见下面打印的句子）；UnivFD 和 LGrad 的替代品在本课的测试图像上还没有 v2 的扫描。
+# - NPR 在未见过的生成器上的平均 AP 高于同样数据训练的 ResNet-50 基线 (CNNDetection)：这是 NPR Table 1 的结论在迷你规模上的检验；但在这里基线连训练生成器都没学会，所以这个差距衡量的是 NPR 与一个没学会的基线之比，不是与论文里训练好的基线之比。
+# - 在迷你基准 v2 上，NPR 在未见过的生成器上 0.5 阈值下的准确率也高于 CNNDetection，并且在 JPEG 30 下会损失 AP：扫描的每个种子都如此，所以也断言（JPEG 的损失只断言符号，原因见注释）。
+# - 阈值来自多个随机种子的扫描 (`benchmarks/quick_claims.py`)，低于扫描的最小值并留有余量（注释里写明）。
 #
-# The lesson's claims, checked on the numbers above (quick profile): every detector learns
-# its training generator; NPR, whose representation is the up-sampling trace itself,
-# ranks the fakes of the unseen generators better than the same-data ResNet-50 baseline
-# (a higher mean AP: NPR's Table 1 claim, at mini scale). The committed sweep over training
-# seeds (`benchmarks/quick_claims.py`, shown below with this run's value) supports that
-# claim about AP only: NPR's lead varies a lot from seed to seed, and its accuracy at the
-# fixed 0.5 threshold is not reliably higher (its scores are shifted, section 6). The JPEG
-# grid above has 10 + 10 images per generator, too few to sign a JPEG cost on one run;
-# lesson 05 measures NPR's JPEG and blur sensitivity on 100 + 100 per generator. Lesson 09 (改进与创新)
-# adds a detector of our own to this comparison, trained and scored the same way.
+# The lesson's claims, checked on the numbers above (quick profile), each against the committed
+# sweep over training seeds (`benchmarks/quick_claims.py`, shown below with this run's value);
+# every threshold sits below the sweep's worst run, with the margin in the cell's comment:
+#
+# - **NPR learns its training generator.** The other three detectors' AP on their training
+#   generator is shown, not asserted: on mini benchmark v2, CNNDetection's ResNet-50 from scratch
+#   does not learn it in the quick budget (the sweep's range is printed below), and the UnivFD and
+#   LGrad stand-ins have no v2 sweep of this statistic on lesson 07's test images yet (lesson 04
+#   sweeps UnivFD's on its own test subset, lesson 06 LGrad's).
+# - **NPR ranks the unseen fakes better than the same-data ResNet-50 baseline** (a higher mean AP:
+#   NPR's Table 1 claim, at mini scale). Read it with the point above: the baseline is near chance
+#   even on its training generator, so the gap measures NPR against an unlearned baseline.
+# - **NPR is also more accurate at 0.5 on the unseen generators, and it loses AP under JPEG 30.**
+#   On mini benchmark v2 both hold on every swept seed, so both are asserted (the accuracy gap with
+#   a margin, the JPEG loss by its sign only: see the cell's comment; on the first mini benchmark,
+#   v1, neither held on every seed). The JPEG grid has only 10 + 10 images per generator;
+#   lesson 05 measures NPR's JPEG and blur sensitivity on 100 + 100 per generator.
+#
+# Lesson 09 (改进与创新) adds a detector of our own to this comparison, trained and scored the same way.
 
 # %%
 if cfg.profile == "quick":
-    # LGrad: the sweep's minimum of zoo_lgrad_train_ap (0.90, seeds 0-2, 1 thread) minus a 0.05 margin
-    # (benchmarks/quick_claims.py keeps the same number).
-    TRAIN_AP_MIN = {"lgrad": 0.85}
+    # Thresholds below the worst run of the mini-v2 sweep (benchmarks/quick_claims.py; seeds 0-4, one thread;
+    # benchmarks/results/quick_claims_v2_04_05_07_09_t1.csv): zoo_npr_train_ap min 0.962 > 0.9 (margin 0.062);
+    # zoo_npr_minus_cnndetection_ap min +0.162 > 0.1 (margin 0.062); zoo_npr_minus_cnndetection_acc min +0.082
+    # > 0.04 (margin 0.042); zoo_npr_jpeg30_drop min 0.085 > 0 (margin 0.085; 0, the claim's sign, because the
+    # lesson's NPR is the zoo's seed 100, outside the sweep, and lost only 0.043 here). Shown, not asserted:
+    # zoo_cnndetection_train_ap 0.441-0.607 (near chance); LGrad's and UnivFD's training-generator AP (no v2
+    # sweep of lesson 07's statistic yet: zoo_lgrad_train_ap has one seed, 0.580, in lesson 06's unfinished run).
+    TRAIN_AP_MIN = {"npr": 0.9}  # the others: shown beside the sweep, not asserted
+    NPR_MINUS_CNNDETECTION_AP = 0.1
+    NPR_MINUS_CNNDETECTION_ACC = 0.04
+    NPR_JPEG30_DROP = 0.0
     for name, t in tables.items():
-        assert list(t["generator"]) == list(test_sets) + ["mean"]
-        ap_train = float(t.set_index("generator").loc[cfg.train_family, "ap"])
-        print(f"{name:8s} AP on its training generator {100 * ap_train:.1f}%")
-        assert ap_train > TRAIN_AP_MIN.get(name, 0.7), f"{name} did not learn its training generator ({ap_train:.3f})"
-    if "lgrad" in tables:
-        sw = experiments.claim_sweep(["zoo_lgrad_train_ap"])
-        ap_lgrad = float(tables["lgrad"].set_index("generator").loc[cfg.train_family, "ap"])
-        if len(sw):
-            print(f"LGrad AP on its training generator: this run {ap_lgrad:.3f}; sweep ({sw['runs'].iloc[0]} runs, "
-                  f"seeds {sw['seeds'].iloc[0]}, threads {sw['threads'].iloc[0]}, {sw['machine'].iloc[0]}, "
-                  f"{sw['date'].iloc[0]}): {sw['min'].iloc[0]:.3f}-{sw['max'].iloc[0]:.3f}")
-    unseen = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["ap"].mean()) for n, t in tables.items()}
+        assert list(t["generator"]) == list(test_sets) + ["mean"], name
+    train_ap = {n: float(t.set_index("generator").loc[train_gen, "ap"]) for n, t in tables.items()}
+    print("AP on the training generator", train_gen, {n: round(100 * v, 1) for n, v in train_ap.items()})
+    unseen = {n: float(t[~t["generator"].isin([train_gen, "mean"])]["ap"].mean()) for n, t in tables.items()}
     print("mean AP on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen.items()})
-    unseen_acc = {n: float(t[~t["generator"].isin([cfg.train_family, "mean"])]["acc"].mean())
-                  for n, t in tables.items()}
+    unseen_acc = {n: float(t[~t["generator"].isin([train_gen, "mean"])]["acc"].mean()) for n, t in tables.items()}
     print("mean accuracy at 0.5 on the unseen generators:", {n: round(100 * v, 1) for n, v in unseen_acc.items()})
-    # NPR ranks the unseen fakes better than CNNDetection (AP); the sweep supports no claim about accuracy at 0.5.
-    assert unseen["npr"] > unseen["cnndetection"], "NPR should rank unseen fakes better than the ResNet-50 baseline"
-    margins = {"zoo_npr_minus_cnndetection_ap": unseen["npr"] - unseen["cnndetection"],
-               "zoo_npr_minus_cnndetection_acc": unseen_acc["npr"] - unseen_acc["cnndetection"]}
-    sweep = experiments.claim_sweep(list(margins), this_run=margins)
+    drop = grid["clean"] - grid["JPEG 30"]
+    print("AP lost under JPEG 30 (points, 10 + 10 images per generator):", (100 * drop).round(1).to_dict())
+    this_run = {f"zoo_{n}_train_ap": train_ap[n] for n in ("npr", "cnndetection", "lgrad") if n in train_ap}
+    this_run.update({"zoo_npr_minus_cnndetection_ap": unseen["npr"] - unseen["cnndetection"],
+                     "zoo_npr_minus_cnndetection_acc": unseen_acc["npr"] - unseen_acc["cnndetection"],
+                     "zoo_npr_jpeg30_drop": float(drop["npr"])})
+    sweep = experiments.claim_sweep(list(this_run), this_run=this_run)
     if len(sweep):
         print(experiments.sweep_caption(sweep))
-        display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
-    drop = grid["clean"] - grid["JPEG 30"]
-    print("AP lost under JPEG 30 (points, 10 + 10 images per generator: not asserted):",
-          (100 * drop).round(1).to_dict())
+        display(sweep.set_index("statistic")[["this run", "runs", "mean", "sd", "min", "max"]].round(3))
+        j = sweep.set_index("claim")
+        for n, label in (("cnndetection", "CNNDetection (ResNet-50 from scratch)"), ("lgrad", "LGrad (stand-ins)")):
+            if f"zoo_{n}_train_ap" in j.index:
+                lo, hi, runs = j.loc[f"zoo_{n}_train_ap", ["min", "max", "runs"]]
+                print(f"{label}: AP on its training generator {lo:.3f}-{hi:.3f} over the sweep's {int(runs)} runs"
+                      + (" (near chance: it does not learn it in the quick budget)" if hi < 0.65 else ""))
+    else:
+        print("no committed sweep for these claims here (run benchmarks/quick_claims.py)")
+    for name, lo in TRAIN_AP_MIN.items():
+        assert train_ap[name] > lo, f"{name} did not learn its training generator ({train_ap[name]:.3f})"
+    assert unseen["npr"] - unseen["cnndetection"] > NPR_MINUS_CNNDETECTION_AP, \
+        "NPR should rank unseen fakes better than the ResNet-50 baseline"
+    assert unseen_acc["npr"] - unseen_acc["cnndetection"] > NPR_MINUS_CNNDETECTION_ACC, unseen_acc
+    assert float(drop["npr"]) > NPR_JPEG30_DROP, "NPR should lose AP under JPEG 30"
 
 # %% [markdown]
 # **Published beside ours.** The published means (ForenSynths' 8 GANs, trained on 4-class ProGAN,
@@ -676,7 +707,7 @@ from dfdlab.widgets import demo
 
 d = demo()
 if cfg.profile == "quick":
-    d.show_path(next((root / "test" / "upsample_only" / "1_fake").glob("*.png")))
+    d.show_path(next((root / "test" / next(g for g in test_sets if g != train_gen) / "1_fake").glob("*.png")))
     print({k: None if v is None else round(v, 3) for k, v in d.scores.items()})
 
 # %% [markdown]
@@ -691,10 +722,10 @@ if cfg.profile == "quick":
 #    · Can Effort's mean accuracy under UnivFD's protocol be compared with NPR's on ForenSynths (section 3)? Name three
 #    differences between the two protocols.
 # 3. 把 `QUICK_ZOO["npr"]["epochs"]` 改成 1 和 8，重新训练（`zoo.train_quick("npr", force=True)`），
-#    哪些未见过的生成器的 AP 变化最大？为什么 `upsample_only` 对 NPR 反而很难（提示：上采样之后的卷积层做了什么）？
+#    哪些未见过的生成器的 AP 变化最大？同一家族的 `_f4` 和 `_f2` 两个生成器，NPR 在哪个上更难（提示：`_f2` 的解码器只上采样一次；对照第 01 课的样图）？
 #    · Set `QUICK_ZOO["npr"]["epochs"]` to 1 and to 8 and retrain (`zoo.train_quick("npr", force=True)`): which unseen
-#    generators' AP changes most? Why is `upsample_only` hard for NPR (hint: what do the convolutions after the
-#    up-sampling do)?
+#    generators' AP changes most? Of a family's `_f4` and `_f2` generators, which is harder for NPR (hint: the
+#    `_f2` decoder up-samples once; compare lesson 01's contact sheet)?
 # 4. 在鲁棒性网格里加入"先 JPEG 50 再模糊 σ2"，和"先模糊再 JPEG"比较：顺序重要吗？
 #    (CNNDetection 的 `data_augment` 先模糊后 JPEG。)
 #    · Add "JPEG 50, then blur σ2" to the robustness grid and compare it with "blur, then JPEG": does the order matter?
@@ -767,7 +798,7 @@ if models:
             "checkpoint_sha256"]
     long = pd.concat([tagged(t, n) for n, t in tables.items()], ignore_index=True)
     ledger.record(long[cols], "07_benchmark_table1",
-                  "Lesson 07: every detector trained on the mini benchmark's training family (generator dcgan_transposed) "
+                  f"Lesson 07: every detector trained on the mini benchmark's training generator ({train_gen}) "
                   f"({cfg.profile} profile; stand-ins as named in the lesson)",
                   data="mini benchmark" if cfg.profile == "quick" else None)
     rob = pd.concat([tagged(r, n) for n, r in robust.items()], ignore_index=True)
