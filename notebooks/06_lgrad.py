@@ -31,10 +31,11 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline): 40 s once the quick zoo's LGrad and this lesson's random-D run
-# are cached (measured under pytest on a busy 2-core machine). A first run also trains the
-# random-D classifier of section 6 (measured: 4 min 11 s of wall time, 1 min 45 s of CPU, on a
-# 2-core machine shared with other jobs), and the zoo's LGrad if no lesson has trained it yet. Full (one GPU), per step: section 1b,
+# **Runtime**: quick (CPU, offline): 38 s once the quick zoo's LGrad and this lesson's two
+# control runs are cached (measured under pytest on a busy 2-core machine). A first run also trains
+# the random-D and identity classifiers of section 6 (measured: 4 min 8 s and 3 min 14 s of wall
+# time on a 2-core machine shared with other jobs), and the zoo's LGrad if no lesson has trained it
+# yet (2 min 39 s, the same machine). Full (one GPU), per step: section 1b,
 # the three published classifiers on the 8 GANs of `eval_test8gan.py` (about 62k test images, each
 # through the StyleGAN D's gradient at 256 px, one image per pass), about 20–40 minutes per
 # checkpoint; the gradient maps and the probes on 400 training images (sections 2–3) a few minutes; the
@@ -385,6 +386,7 @@ else:
 # **中文要点**
 # - 训练深度分类器之前先检查"有没有东西可学"：在幅度谱上拟合线性探针（逻辑回归），在验证集上打分；同一个探针分别用在**图片本身**、训练过的 D 的梯度图、随机 D 的梯度图上。
 # - 图片的探针 AP 高、梯度图的低，说明生成器的痕迹在图片里，但被变换模型丢掉了：那是变换模型的问题，不是分类器训练预算的问题。两者都高时，分类器失败才该怪预算。
+# - 再看判别器自己的输出能不能分辨真假：它对这个生成器的假图"有没有反应"。
 # - 下面的平均频谱图直接画出这一点：看假图在图片频谱里的周期性亮斑，在梯度图频谱里还在不在。
 #
 # Before training a deep classifier, check that there is something to learn. The cell takes the
@@ -395,7 +397,9 @@ else:
 # the **images themselves**, their gradient maps under the **trained D**, and under the
 # **random D** of section 2. A high probe on the images but a low one on the maps means the
 # generator's trace is in the pixels and the transformation model throws it away; only when the
-# maps' probe is high too is a failing deep classifier its training budget's fault. The figure
+# maps' probe is high too is a failing deep classifier its training budget's fault. The cell also
+# scores the discriminator's own output as a detector (a GAN's D says "real" with a high logit): how
+# much does the transformation model react to this generator's fakes at all? The figure
 # shows the mean spectra of real and fake images and of their gradient maps side by side (each
 # panel on its own colour scale); the printed sentence reads the three probes.
 
@@ -437,6 +441,10 @@ if HAVE_TRAIN:
     print(dfdlab.config.labelled(f"{'mini benchmark: ' if cfg.profile == 'quick' else ''}linear probe on the "
                                  f"log-amplitude spectra, {len(y_tr)} training images, validation AP: "
                                  + ", ".join(f"{k} {v:.3f}" for k, v in probes.items())))
+    with torch.no_grad():  # one image per call: a StyleGAN D's minibatch stddev would mix a batch
+        d_out = torch.cat([D(xi[None]).flatten() for xi in va["images"]])
+    print(f"the trained D's own output as a real/fake score (lower = fake), validation split: "
+          f"AP {average_precision_score(y_va, -d_out.numpy()):.3f}")
     if probes["images"] - probes["trained D"] > 0.1:
         print(f"the images carry the training generator's trace (probe AP {probes['images']:.3f}), the trained D's "
               f"gradient maps keep less of it ({probes['trained D']:.3f}): the transformation model discards it")
@@ -554,19 +562,41 @@ if lgrad is not None:
 # **中文要点**
 # - 这是**我们自己的**消融实验，论文里没有：同样的分类器、数据和配方，只把梯度换成随机初始化、同结构的判别器的梯度。
 # - 如果"训练过的 D"真的重要，它的梯度应该得到更好的检测器。论文自己的证据（比较不同的预训练变换模型）见第 1c 节。
+# - 快速配置再加一个对照（也是我们自己的）：**恒等变换** D(x) = ‖x‖²/2，它的梯度就是 x 本身，所以"梯度图"就是图片（同样 min–max、量化、裁剪）。它回答：同一个分类器、同样的预算，看得到图片时学不学得会？
 #
 # LGrad's claim is that the *pretrained* discriminator carries the generalisation. The paper
 # supports it by comparing pretrained transformation models (section 1c); this lesson adds a
-# control of its own that the paper does not run: the same classifier, the same data and recipe, but the gradients taken through a
-# **randomly initialised** discriminator of the same architecture (the bottom row of the figure
-# above). If the trained D matters, its gradients should make a better detector.
+# control of its own that the paper does not run: the same classifier, the same data and recipe,
+# but the gradients taken through a **randomly initialised** discriminator of the same
+# architecture (the bottom row of the figure above). If the trained D matters, its gradients
+# should make a better detector. The quick profile adds a second control of ours, the **identity
+# transformation** `D(x) = ‖x‖² / 2`, whose input gradient is `x` itself: its "gradient map" is the
+# image, min–max scaled, quantised, cropped and flipped like any other map, and the classifier,
+# data, recipe and budget are the same. It asks whether this classifier learns the training
+# generator within this budget when it sees the pixels; it is a third training run (about as long
+# as the random-D one on a first run, cached afterwards).
 
 # %%
+class ImageItself(torch.nn.Module):
+    """The identity transformation: D(x) = ||x||^2 / 2 per image, so dD/dx = x (our control, not the paper's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # no weights to speak of; it gives the module a device
+
+    def forward(self, x):
+        return 0.5 * x.pow(2).flatten(1).sum(1, keepdim=True) + 0 * self.anchor
+
+
 if TRAINING:
     lgrad_random = train_lgrad(D_random, "random-D")
     table_random = evaluate(lgrad_random, test_sets, batch_size=64, progress=False)
-    cmp = pd.DataFrame({"trained D": table.set_index("generator").ap * 100,
-                        "random D": table_random.set_index("generator").ap * 100}).round(1)
+    columns = {"trained D": table, "random D": table_random}
+    if cfg.profile == "quick":  # the full profile would need a third 100-epoch run
+        lgrad_identity = train_lgrad(ImageItself(), "identity")
+        table_identity = evaluate(lgrad_identity, test_sets, batch_size=64, progress=False)
+        columns["identity (the image)"] = table_identity
+    cmp = pd.DataFrame({k: t.set_index("generator").ap * 100 for k, t in columns.items()}).round(1)
     cmp.insert(0, "family", [family.get(g, "") for g in cmp.index])
     print("our ablation, AP (%) per test generator" + (" (stand-in D and stand-in classifier EfficientNet-Lite0, mini benchmark)"
                                          if cfg.profile == "quick" else ""))
@@ -574,7 +604,7 @@ if TRAINING:
     ax = cmp.drop(index="mean").drop(columns="family").plot.bar(figsize=(10, 3.5), rot=20)
     ax.axhline(50, color="k", lw=0.8, ls=":")
     ax.set_ylabel("AP (%)")
-    ax.set_title("Our ablation: LGrad with a trained vs a randomly initialised transformation model"
+    ax.set_title("Our ablation: LGrad's transformation model trained, random, or the identity"
                  + (" (mini benchmark, stand-ins)" if cfg.profile == "quick" else ""))
     plt.tight_layout()
     plt.show()
@@ -585,22 +615,29 @@ else:
 # ### What the quick run says (checked by the asserts)
 #
 # **中文要点**
-# - 在迷你基准上：LGrad 学会了训练生成器，但用**随机**判别器的梯度同样学得会；在未见过的生成器上平均 AP 接近随机；训练过的 D 没有稳定的优势。
-# - 所以这个快速设置**没有复现**论文的论断——这是关于替代品判别器的结论，不是关于 StyleGAN 卧室判别器的。
+# - 在迷你基准 v2 上，用迷你 DCGAN 判别器做变换模型的 LGrad **学不会**它的训练生成器（AP 接近 0.5，0.5 就是随机猜）；换成随机判别器也一样；未见过的生成器上同样接近随机，所以"训练过的 D 更好"在这里无从谈起。
+# - 原因在变换模型，不在分类器：第 3 节的探针显示生成器的痕迹在图片里，却几乎没有留在梯度图里；第 6 节的恒等变换（"梯度图"就是图片本身）用同一个分类器、同样的预算就学会了。
+# - 所以这个快速设置**没有复现**论文的论断。这是关于这个小替代品判别器（它对训练生成器那种内容一致的重建假图几乎没有反应）的结论，不是关于 StyleGAN 卧室判别器的。
 #
 # The asserts check what this run measures, not the paper's claim, against thresholds taken
-# from a sweep of the same code over training seeds and torch thread counts
-# (`benchmarks/quick_claims.py`; the committed sweep is shown below beside this run's values,
-# with its machine and date): each threshold sits below the sweep's worst run by the margin
-# written next to it. What the sweep shows on the mini benchmark: LGrad learns its training
-# generator, but so does the same classifier on the gradients of a **random** discriminator; the
-# detector does not carry over to the unseen generators (mean AP near chance); and the trained
-# discriminator gives no reliable lead over the random one. The paper's claim (the pretrained
-# transformation model carries the generalisation) is therefore *not* reproduced by this quick
-# setting, whose transformation model is a small DCGAN discriminator trained briefly against the
-# very training generator: it is a statement about this stand-in, not about the
-# StyleGAN bedroom discriminator. The asserts check these statements, with the sweep's margins;
-# the trained-vs-random difference is printed in whichever direction this run comes out.
+# from a sweep of the same code over training seeds (`benchmarks/quick_claims.py`; the committed
+# sweep is shown below beside this run's values, with its machine and date): each threshold sits
+# beyond the sweep's worst run by the margin written next to it. What the sweep shows on the mini
+# benchmark v2: LGrad with the mini DCGAN's discriminator does **not** learn its training
+# generator (AP near 0.5, which is chance), and neither does the same classifier on the gradients of a
+# random discriminator; on the unseen generators both stay near chance, so there is no
+# generalisation for the trained D to carry, and the trained-minus-random difference is shown
+# in whichever direction this run comes out, not asserted as a sign. The cause is the
+# transformation model, not the classifier or its budget: section 3 shows the training
+# generator's trace in the images' spectra and little of it in the gradient maps, and the
+# identity control of section 6 (the same classifier and budget on the images themselves) learns
+# the training generator. The fakes of `ae_nearest_f4` are re-syntheses of real crops with the
+# crops' colour and high-pass energy (content-matched): this small discriminator barely reacts to
+# them, and its input gradient, a product of its weights masked by its activation pattern, keeps
+# its own stride grid rather than the generator's up-sampling trace. The paper's claim (the
+# pretrained transformation model carries the generalisation) is therefore *not* reproduced by
+# this quick setting: it is a statement about this stand-in, not about the StyleGAN bedroom
+# discriminator, which the full profile scores.
 
 # %%
 if TRAINING:
@@ -615,6 +652,10 @@ if TRAINING:
         print(f"in this run the trained discriminator's gradients generalise better, by {100 * diff:.1f} AP points")
     else:
         print(f"in this run the random discriminator's gradients do as well or better, by {-100 * diff:.1f} AP points")
+    if cfg.profile == "quick":  # our identity control: shown, not asserted (no sweep of it)
+        ap_i = table_identity.set_index("generator").ap
+        print(f"identity control (the classifier on the images themselves, same budget): training generator AP "
+              f"{ap_i[train_gen]:.3f}, mean unseen AP {ap_i[unseen].mean():.3f}")
     this_run = {"lgrad_train_ap": ap[train_gen], "lgrad_random_train_ap": ap_r[train_gen],
                 "lgrad_unseen_ap": ap[unseen].mean(), "lgrad_trained_minus_random": diff}
     sweep = experiments.claim_sweep(list(this_run), this_run=this_run)
@@ -622,15 +663,17 @@ if TRAINING:
         print("mini benchmark " + experiments.sweep_caption(sweep))
         display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
     if cfg.profile == "quick":
-        # Thresholds: the sweep's worst run with a margin of at least 0.05 AP (the same numbers as in
-        # benchmarks/quick_claims.py; sweep of seeds 0-2 on 1 thread: min 0.90, 0.94; max 0.50, -0.01).
-        assert ap[train_gen] > 0.85, f"LGrad did not learn its training generator ({ap[train_gen]:.3f})"
-        # A random D's gradients separate the training generator too: the information is not the trained D's.
-        assert ap_r[train_gen] > 0.85, f"LGrad with a random D: training-generator AP {ap_r[train_gen]:.3f}"
-        # With the stand-in D, nothing carries over to the unseen generators of the mini benchmark ...
+        # Thresholds (the same as benchmarks/quick_claims.py's CLAIMS): upper bounds above the sweep's highest
+        # run, margin written beside each. Sweep quick_claims_v2_06_t1.csv, seeds 0-4, 1 thread: max 0.593
+        # (margin 0.057), 0.507 (0.093), 0.526 (0.074), 0.019 (0.051).
+        # With the mini D, LGrad does not learn its training generator (chance is 0.5) ...
+        assert ap[train_gen] < 0.65, f"LGrad learned its training generator after all ({ap[train_gen]:.3f})"
+        # ... nor with a random D ...
+        assert ap_r[train_gen] < 0.6, f"LGrad with a random D: training-generator AP {ap_r[train_gen]:.3f}"
+        # ... and nothing carries over to the unseen generators ...
         assert ap[unseen].mean() < 0.6, f"mean unseen AP {ap[unseen].mean():.3f}: LGrad generalises here after all"
-        # ... and the trained D gives no reliable lead over a random one (an upper bound, not a sign).
-        assert diff < 0.05, f"the trained D leads by {diff:.3f} AP: the sweep did not show that"
+        # ... so the trained D gives no lead over a random one (an upper bound, not a sign).
+        assert diff < 0.07, f"the trained D leads by {diff:.3f} AP: the sweep did not show that"
 
 # %% [markdown]
 # ## 7 · Full profile: the bedroom-256 discriminator and the published checkpoints
