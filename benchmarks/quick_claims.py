@@ -655,15 +655,20 @@ CLAIMS: dict[str, Claim] = {
                                    _fmt("jpeg_reals", "both JPEG"), 0.7, above=False),
     "shortcut_png_both_jpeg_ap": Claim("08", "NPR trained on PNG: mean unseen AP, both-JPEG test",
                                        _fmt("png", "both JPEG"), None),
+    # Shown, not asserted: seeds 100 and 1 lost only 0.010 and 0.011 of their training-generator AP to x1.5.
+    # x0.75 is asserted as a direction only (> 0): seed 100 lost 0.026 (train) and 0.025 (unseen).
     "resize_up_train_drop": Claim("08", "zoo NPR: training-generator AP, clean - resized x1.5",
-                                  lambda s: _fmt("png", "both PNG", where="train")(s) - _resized(1.5)(s), 0.03),
+                                  lambda s: _fmt("png", "both PNG", where="train")(s) - _resized(1.5)(s), None),
     "resize_down_train_drop": Claim("08", "zoo NPR: training-generator AP, clean - resized x0.75",
-                                    lambda s: _fmt("png", "both PNG", where="train")(s) - _resized(0.75)(s), 0.05),
+                                    lambda s: _fmt("png", "both PNG", where="train")(s) - _resized(0.75)(s), 0.0),
     "resize_up_unseen_ap": Claim("08", "zoo NPR: mean unseen AP, resized x1.5", _resized(1.5, "unseen"), None),
+    **{f"resize_{tag}_unseen_drop": Claim("08", f"zoo NPR: mean unseen AP, clean - resized x{f}",
+                                          lambda s, f=f: _fmt("png", "both PNG")(s) - _resized(f, "unseen")(s), bound)
+       for tag, f, bound in (("up", 1.5, None), ("down", 0.75, 0.0))},
     "threshold_real_minus_fake_acc": Claim("08", "zoo NPR at 0.5: mean unseen r_acc - f_acc",
                                            _threshold("r_acc - f_acc"), 0.3),
     "threshold_oracle_gain": Claim("08", "zoo NPR: mean unseen accuracy, oracle threshold - 0.5",
-                                   _threshold("oracle - 0.5"), 0.05),
+                                   _threshold("oracle - 0.5"), 0.02),
     "threshold_val_gain": Claim("08", "zoo NPR: mean unseen accuracy, validation threshold - 0.5",
                                 _threshold("val - 0.5"), None),
 }
