@@ -52,7 +52,7 @@ import pandas as pd
 import torch
 
 import dfdlab
-from dfdlab import detectors, hub, ledger, plugins, suites, widgets, zoo
+from dfdlab import detectors, experiments, hub, ledger, plugins, suites, widgets, zoo
 from dfdlab.data import generator_sets, read_manifest
 from dfdlab.detectors.univfd import univfd_subset
 from dfdlab.evaluate import evaluate
@@ -94,7 +94,7 @@ BASELINE = "npr"  # the paper detector the idea extends: trained on the same see
 # | LGrad with another transformation model | LGrad (CVPR 2023) | `gradient_map(D, x)` with another `D` (`dfdlab.gan`) |
 # | a frequency feature beside UnivFD's probe | Frank et al. (ICML 2020): DCT spectra | `dfdlab.viz.frequency.power_spectrum`, `LinearProbe` |
 # | intermediate CLIP layers, weighted | RINE (ECCV 2024) | `dfdlab.clip` blocks, `features(x)` |
-# | reconstruction error as the signal | AEROBLADE (CVPR 2024), DIRE (ICCV 2023) | the mini benchmark's autoencoder (`dfdlab.data.mini`) |
+# | reconstruction error as the signal | AEROBLADE (CVPR 2024), DIRE (ICCV 2023) | the mini benchmark's reconstructors (`dfdlab.gan.reconstruction`, `dfdlab.data.mini_generators`) |
 # | reconstructed reals as training fakes | DRCT (ICML 2024), B-Free (CVPR 2025), DDA (NeurIPS 2025) | how the mini benchmark makes its fakes (lesson 01) |
 # | crops instead of resizing | SAFE (KDD 2025) | your class's `preprocessing(split, ...)` |
 # | a low-level and a semantic expert together | AIDE (ICLR 2025) | two `features` concatenated before one head |
@@ -135,14 +135,14 @@ print("quick-zoo entry:", {k: v for k, v in zoo.QUICK_ZOO[NAME].items() if k not
 # - 每个种子的模型都缓存在 `DFDLAB_HOME/zoo/quick/<名字>@seed<种子>`，再次运行时直接读取。
 #
 # `zoo.train_quick(name, seed=s)` trains exactly as the zoo trains every detector: the mini
-# benchmark's one training family, the detector's own train pipeline, selection on `val`. The
+# benchmark's one training generator (read from its manifest), the detector's own train pipeline, selection on `val`. The
 # first seed is NPR's own zoo seed (100, NPR's `train.py`), so NPR's row reuses lesson 07's
 # checkpoint; the other seeds are trained here for both.
 
 # %%
 if cfg.profile == "quick":
     root = dfdlab.data.build_mini()
-    train_family = read_manifest(root).query("split == 'train'")["generator"].iloc[0]
+    train_gen = read_manifest(root).query("split == 'train'")["generator"].iloc[0]
     runs, infos = {NAME: {}, BASELINE: {}}, {NAME: {}, BASELINE: {}}
     for name in (NAME, BASELINE):
         for seed in cfg.seeds:
@@ -156,7 +156,7 @@ if cfg.profile == "quick":
 # ## 4 · One table, every detector, the same settings
 #
 # **中文要点**
-# - 所有检测器：同一份训练数据（一个生成器家族）、同一批测试图像（每个生成器 100 张真 + 100 张假，种子 0）、同一套指标（AP 与 0.5 阈值下的准确率）。
+# - 所有检测器：同一份训练数据（迷你基准唯一的训练生成器）、同一批测试图像（每个生成器 100 张真 + 100 张假，种子 0）、同一套指标（AP 与 0.5 阈值下的准确率）。
 # - 预算按快速模型库的条目：论文检测器各自的配方缩到 CPU 规模；新检测器与 NPR 的配方、预算、种子完全相同。表格写明这些设置，设置不同的行会被拒绝。
 #
 # CNNDetection, UnivFD and LGrad come from the quick zoo (lesson 07 trains them; here they are cache
@@ -186,13 +186,13 @@ if cfg.profile == "quick":
             runs[name][seed] = evaluate(model, test_sets, batch_size=64, progress=False)
     order = ["cnndetection", "univfd", BASELINE, "lgrad", NAME]
     settings = {n: plugins.run_settings(n, next(iter(infos[n].values()))[1], test_note) for n in order}
-    table = plugins.fair_table({n: runs[n] for n in order}, settings, train_generator=train_family)
+    table = plugins.fair_table({n: runs[n] for n in order}, settings, train_generator=train_gen)
     gen_cols = [c for c in table.columns if c.endswith(" AP") and not c.startswith("unseen")]
     shown = table[["n seeds", "seeds", *gen_cols, "unseen AP mean", "unseen AP sd", "unseen AP min",
                    "unseen AP max"]].copy()
     shown[[*gen_cols, "unseen AP mean", "unseen AP sd", "unseen AP min", "unseen AP max"]] = shown[
         [*gen_cols, "unseen AP mean", "unseen AP sd", "unseen AP min", "unseen AP max"]].round(1)
-    print(f"AP (%) per test generator, mean over each detector's seeds; trained on {train_family} "
+    print(f"AP (%) per test generator, mean over each detector's seeds; trained on {train_gen} "
           "(mini benchmark, quick profile, stand-ins as named above: not the papers' numbers). "
           "sd: over training seeds (one seed: no sd). Seeds: ours and NPR on every seed of the settings; "
           + ("the other detectors too." if SAME_SEEDS_FOR_ALL else
@@ -206,7 +206,7 @@ if cfg.profile == "quick":
 if cfg.profile == "quick":
     fig, ax = plt.subplots(figsize=(9, 3.6))
     for i, name in enumerate(order):
-        vals = [runs[name][s].set_index("generator")["ap"].drop(["mean", train_family]).mean() * 100
+        vals = [runs[name][s].set_index("generator")["ap"].drop(["mean", train_gen]).mean() * 100
                 for s in runs[name]]
         ax.scatter([i] * len(vals), vals, color="#888", zorder=3, label="one seed" if i == 0 else None)
         ax.errorbar(i, np.mean(vals), yerr=np.std(vals, ddof=1) if len(vals) > 1 else 0, fmt="o", color="#b00020",
@@ -232,7 +232,7 @@ if cfg.profile == "quick":
 # %%
 if cfg.profile == "quick":
     def unseen_ap(name, seed):
-        return float(runs[name][seed].set_index("generator")["ap"].drop(["mean", train_family]).mean() * 100)
+        return float(runs[name][seed].set_index("generator")["ap"].drop(["mean", train_gen]).mean() * 100)
 
     paired = pd.DataFrame({"seed": cfg.seeds, NAME: [unseen_ap(NAME, s) for s in cfg.seeds],
                            BASELINE: [unseen_ap(BASELINE, s) for s in cfg.seeds]})
@@ -257,7 +257,9 @@ if cfg.profile == "quick":
 # - 断言新检测器学会了它的训练生成器（阈值来自种子扫描，留有余量）；它在未见生成器上比 NPR 好还是差，只报告，不断言方向。
 #
 # The threshold on the training generator's AP comes from a sweep of the template over training
-# seeds (the comment in the cell below), with a margin.
+# seeds on mini benchmark v2 (`benchmarks/quick_claims.py`; the comment in the cell below), with a
+# margin. The cell prints the sweep beside this run: the training AP (this run: its worst seed) and
+# the paired difference to NPR (this run: the mean over its seeds), which is shown, not asserted.
 
 # %%
 if cfg.profile == "quick":
@@ -276,11 +278,18 @@ if cfg.profile == "quick":
     assert all(zoo.QUICK_ZOO[NAME][k] == v for k, v in zoo_npr.items()), "ours must have NPR's zoo budget"
     assert ours.describe("test")["transform"] == detectors.build("npr", load_size=64, crop_size=56).describe(
         "test")["transform"], "ours and NPR must see the same test images"
-    train_ap = {s: float(runs[NAME][s].set_index("generator").loc[train_family, "ap"]) for s in cfg.seeds}
+    train_ap = {s: float(runs[NAME][s].set_index("generator").loc[train_gen, "ap"]) for s in cfg.seeds}
     print(f"{NAME}: AP on its training generator per seed", {s: round(v, 3) for s, v in train_ap.items()})
-    # Sweep (benchmarks/quick_claims.py, claim improve_train_ap; results/quick_claims_20261202-060433.csv):
-    # seeds 100, 0-3 on one thread, the zoo's budget: training-generator AP 0.972-1.000; the minimum minus ~0.12.
-    assert min(train_ap.values()) > 0.85, f"{NAME} did not learn its training generator: {train_ap}"
+    # Sweep on mini v2 (benchmarks/quick_claims.py, claim improve_train_ap; seeds 0-4, one thread, the zoo's
+    # budget; benchmarks/results/quick_claims_v2_04_05_07_09_t1.csv): training-generator AP 0.995-0.998; threshold
+    # 0.9 (margin 0.095, wide because seed 100 of the settings is not among the swept seeds). Shown, not asserted:
+    # improve_minus_npr_unseen_ap, -0.101 to +0.027 (mean -0.023).
+    assert min(train_ap.values()) > 0.9, f"{NAME} did not learn its training generator: {train_ap}"
+    sweep = experiments.claim_sweep(["improve_train_ap", "improve_minus_npr_unseen_ap"], this_run={
+        "improve_train_ap": min(train_ap.values()), "improve_minus_npr_unseen_ap": d_mean / 100})
+    if len(sweep):  # "this run": the worst seed's training AP, and the mean paired difference (AP, not points)
+        print(experiments.sweep_caption(sweep))
+        display(sweep.set_index("statistic")[["this run", "runs", "mean", "sd", "min", "max"]].round(3))
     assert np.isfinite(ours_sd) and np.isfinite(d_se)
 
 # %% [markdown]
@@ -359,7 +368,7 @@ if cfg.profile == "quick":
                       for n in order for s, t in runs[n].items()], ignore_index=True)
     ledger.record(long[["detector", "seed", "generator", "n", "ap", "acc", "r_acc", "f_acc", "sampling", "budget"]],
                   "09_improve_table", f"Lesson 09: {NAME} (EXPERIMENT, not a paper) beside the quick zoo, "
-                  f"trained on {train_family} (mini benchmark, stand-ins as named in lesson 07)", data="mini benchmark")
+                  f"trained on {train_gen} (mini benchmark, stand-ins as named in lesson 07)", data="mini benchmark")
     demo = widgets.Demo(root=root, detector_names=order)
     picked = demo.picker.options[1][1]  # the first test image of the menu
     demo.show_path(picked)
