@@ -19,7 +19,15 @@ import torch
 
 from ..files import atomic_torch_save
 from .mini import load_photos, random_crops, stage_seed, to_tensor
-from .mini_generators import DETAIL_WEIGHT, ITERS, MINI_GANS, MINI_GENERATORS, WEIGHTS, train_gan_pair, train_generator
+from .mini_generators import (
+    DETAIL_WEIGHT,
+    ITERS,
+    MINI_GANS,
+    MINI_GENERATORS,
+    WEIGHTS,
+    train_gan_pair,
+    train_generator,
+)
 
 
 def main(argv=None) -> None:
