@@ -307,64 +307,6 @@ def _spectral_ap(gen: str) -> Callable[[int], float]:
 
 
 # ---------------------------------------------------------------- lesson 08: shortcuts (format, resize, threshold)
-def resize_by(im, factor: float):
-    """Lesson 08's resize: the shorter side times ``factor`` (PIL bilinear), before the detector's own pipeline."""
-    return dfdlab.data.transforms.custom_resize(im, round(min(im.size) * factor))
-
-
-def val_threshold(y_true, y_score) -> float:
-    """Lesson 08's validation threshold: the score t with the best accuracy of the strict rule ``score > t``."""
-    import numpy as np
-
-    y, s = np.asarray(y_true), np.asarray(y_score)
-    cands = np.unique(s)
-    return float(cands[int(np.argmax([((s > t) == (y == 1)).mean() for t in cands]))])
-
-
-def format_conditions(model, sets: dict, quality: int) -> dict:
-    """Lesson 08's format tests from two passes over the PNG test sets: every image as stored, every image JPEG q.
-
-    ``{generator: {"png": Predictions, "jpeg": Predictions}}``; the reals of the "jpeg" pass are the
-    ``build_mini(jpeg_reals=quality)`` variant's reals, pixel for pixel (the lesson checks it).
-    """
-    from functools import partial
-
-    from dfdlab.evaluate import predict
-
-    jpeg = partial(dfdlab.data.transforms.jpeg, quality=quality)
-    return {g: {"png": predict(model, ds, progress=False), "jpeg": predict(model, ds, perturb=jpeg, progress=False)}
-            for g, ds in sets.items()}
-
-
-def format_tables(passes: dict) -> dict:
-    """Lesson 08's three tests and the format-only test from :func:`format_conditions`' passes.
-
-    "confounded": reals JPEG, fakes PNG (the training data's formats); "both PNG"; "both JPEG";
-    per generator ``dfdlab.evaluate.metrics``. "format only": the same real images, JPEG (label 0)
-    vs PNG (label 1), pooled over the generators: AP above 0.5 = the format alone moves the score.
-    """
-    import numpy as np
-
-    from dfdlab.evaluate import metrics
-
-    out = {"confounded": {}, "both PNG": {}, "both JPEG": {}}
-    real_png, real_jpeg = [], []
-    for g, p in passes.items():
-        png, jpg = p["png"], p["jpeg"]
-        y = png.y_true
-        assert (y == jpg.y_true).all() and png.paths == jpg.paths, "the two passes must score the same files"
-        mixed = np.where(y == 0, jpg.y_score, png.y_score)  # the same order in both passes
-        out["confounded"][g] = metrics(y, mixed)
-        out["both PNG"][g] = metrics(y, png.y_score)
-        out["both JPEG"][g] = metrics(y, jpg.y_score)
-        real_png.append(png.y_score[y == 0])
-        real_jpeg.append(jpg.y_score[y == 0])
-    s_png, s_jpeg = np.concatenate(real_png), np.concatenate(real_jpeg)
-    fmt = metrics(np.r_[np.zeros(len(s_jpeg), int), np.ones(len(s_png), int)], np.r_[s_jpeg, s_png])
-    tables = {k: pd.DataFrame(v).T for k, v in out.items()}
-    return {"tables": tables, "format_only_ap": fmt["ap"]}
-
-
 @functools.cache
 def shortcuts_lesson(seed: int, threads: int) -> dict:
     """Lesson 08 for one training seed: NPR on JPEG reals vs the zoo's NPR; resize; threshold."""
@@ -383,13 +325,13 @@ def shortcuts_lesson(seed: int, threads: int) -> dict:
         out = {}
         for tag, m in (("jpeg_reals", jpeg_model), ("png", png_model)):
             sets = experiments.test_subsets(m, root / "test", cfg["n_test"])
-            out[tag] = format_tables(format_conditions(m, sets, cfg["jpeg_quality"]))
+            out[tag] = experiments.format_tables(experiments.format_conditions(m, sets, cfg["jpeg_quality"]))
         sets = experiments.test_subsets(png_model, root / "test", cfg["n_test"])
-        resized = robustness(png_model, sets, {f"×{f}": functools.partial(resize_by, factor=f)
+        resized = robustness(png_model, sets, {f"×{f}": functools.partial(experiments.resize_by, factor=f)
                                                for f in (cfg["resize_up"], cfg["resize_down"])}, progress=False)
         val = predict(png_model, dfdlab.data.ForenSynths(root / "val", transform=png_model.transform("test")),
                       progress=False)
-        t_val = val_threshold(val.y_true, val.y_score)
+        t_val = experiments.val_threshold(val.y_true, val.y_score)
         at_val = evaluate(png_model, sets, threshold=t_val, progress=False)
     train_gen, unseen = train_and_unseen(root, list(out["png"]["tables"]["both PNG"].index))
     return {"out": out, "resized": resized, "at_val": at_val.set_index("generator"), "t_val": t_val,

@@ -190,5 +190,63 @@ def sweep_caption(sweep: pd.DataFrame) -> str:
             f"on {first['machine']}, {first['date']}")
 
 
-__all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "sweep_caption", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
+
+# ---------------------------------------------------------------- lesson 08: shortcuts
+def format_conditions(model, sets: dict, quality: int, transform=None) -> dict:
+    """Every test image scored as stored (PNG) and JPEG-compressed at ``quality``: ``{generator: {"png", "jpeg"}}``.
+
+    Each value is a ``dfdlab.evaluate.Predictions``; the reals of the "jpeg" pass are the
+    ``build_mini(jpeg_reals=quality)`` variant's reals, pixel for pixel (lesson 08 checks it).
+    """
+    from .evaluate import predict
+
+    jpeg = partial(T.jpeg, quality=quality)
+    return {g: {"png": predict(model, ds, progress=False, transform=transform),
+                "jpeg": predict(model, ds, perturb=jpeg, progress=False, transform=transform)}
+            for g, ds in sets.items()}
+
+
+def format_tables(passes: dict) -> dict:
+    """Lesson 08's tests from :func:`format_conditions`' two passes.
+
+    "confounded": reals JPEG, fakes PNG (a JPEG-reals training set's formats); "both PNG"; "both
+    JPEG"; per generator ``dfdlab.evaluate.metrics``. "format only": the same real images, JPEG
+    (label 0) vs PNG (label 1), pooled over generators: AP above 0.5 means the format alone moves the score.
+    """
+    import numpy as np
+
+    from .evaluate import metrics
+
+    out = {"confounded": {}, "both PNG": {}, "both JPEG": {}}
+    real_png, real_jpeg = [], []
+    for g, p in passes.items():
+        png, jpg = p["png"], p["jpeg"]
+        y = png.y_true
+        assert (y == jpg.y_true).all() and png.paths == jpg.paths, "the two passes must score the same files"
+        mixed = np.where(y == 0, jpg.y_score, png.y_score)  # reals from the JPEG pass, fakes from the PNG pass
+        out["confounded"][g] = metrics(y, mixed)
+        out["both PNG"][g] = metrics(y, png.y_score)
+        out["both JPEG"][g] = metrics(y, jpg.y_score)
+        real_png.append(png.y_score[y == 0])
+        real_jpeg.append(jpg.y_score[y == 0])
+    s_png, s_jpeg = np.concatenate(real_png), np.concatenate(real_jpeg)
+    fmt = metrics(np.r_[np.zeros(len(s_jpeg), int), np.ones(len(s_png), int)], np.r_[s_jpeg, s_png])
+    return {"tables": {k: pd.DataFrame(v).T for k, v in out.items()}, "format_only_ap": fmt["ap"]}
+
+
+def resize_by(im, factor: float):
+    """The shorter side times ``factor`` (PIL bilinear), before the detector's own pipeline."""
+    return T.custom_resize(im, round(min(im.size) * factor))
+
+
+def val_threshold(y_true, y_score) -> float:
+    """The score t with the best accuracy of the papers' strict rule ``score > t`` on validation data."""
+    import numpy as np
+
+    y, s = np.asarray(y_true), np.asarray(y_score)
+    cands = np.unique(s)
+    return float(cands[int(np.argmax([((s > t) == (y == 1)).mean() for t in cands]))])
+
+__all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "format_conditions", "format_tables", "resize_by",
+           "val_threshold", "sweep_caption", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
            "lgrad_zoo_kwargs", "random_discriminator", "test_subsets", "train_lgrad", "train_npr"]

@@ -55,7 +55,7 @@ from dfdlab.data import ForenSynths, load_rgb, per_label_subset, read_manifest
 from dfdlab.data import transforms as T
 from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.npr import npr_residual
-from dfdlab.evaluate import evaluate, metrics, predict, robustness
+from dfdlab.evaluate import evaluate, predict, robustness
 
 T_START = time.time()
 cfg = dfdlab.settings(
@@ -171,35 +171,8 @@ if cfg.profile == "quick":
 # | **both JPEG** | JPEG | JPEG | formats aligned the other way (the fakes JPEG-ed as well, as "Fake or JPEG?" does) |
 # | **format only** | the same reals as JPEG (label 0) | and as PNG (label 1) | does the format alone move the score? |
 #
-# `benchmarks/quick_claims.py` runs these very functions for its sweep.
-
-# %%
-def format_conditions(model, sets, quality, transform=None):
-    """{generator: {"png": Predictions, "jpeg": Predictions}}: every image as stored, every image JPEG `quality`."""
-    jpeg = partial(T.jpeg, quality=quality)
-    return {g: {"png": predict(model, ds, progress=False, transform=transform),
-                "jpeg": predict(model, ds, perturb=jpeg, progress=False, transform=transform)}
-            for g, ds in sets.items()}
-
-
-def format_tables(passes):
-    """The confounded / both-PNG / both-JPEG metrics per generator, and the format-only AP pooled over generators."""
-    out = {"confounded": {}, "both PNG": {}, "both JPEG": {}}
-    real_png, real_jpeg = [], []
-    for g, p in passes.items():
-        png, jpg = p["png"], p["jpeg"]
-        y = png.y_true
-        assert (y == jpg.y_true).all() and png.paths == jpg.paths, "the two passes must score the same files"
-        mixed = np.where(y == 0, jpg.y_score, png.y_score)  # reals from the JPEG pass, fakes from the PNG pass
-        out["confounded"][g] = metrics(y, mixed)
-        out["both PNG"][g] = metrics(y, png.y_score)
-        out["both JPEG"][g] = metrics(y, jpg.y_score)
-        real_png.append(png.y_score[y == 0])
-        real_jpeg.append(jpg.y_score[y == 0])
-    s_png, s_jpeg = np.concatenate(real_png), np.concatenate(real_jpeg)
-    fmt = metrics(np.r_[np.zeros(len(s_jpeg), int), np.ones(len(s_png), int)], np.r_[s_jpeg, s_png])
-    return {"tables": {k: pd.DataFrame(v).T for k, v in out.items()}, "format_only_ap": fmt["ap"]}
-
+# The two passes and the tables are `dfdlab.experiments.format_conditions` and `format_tables`;
+# `benchmarks/quick_claims.py` runs the same functions for its sweep.
 
 # %%
 if cfg.profile == "quick":
@@ -207,8 +180,8 @@ if cfg.profile == "quick":
     results = {}
     for name, m in MODELS.items():
         sets = experiments.test_subsets(m, root / "test", cfg.n_test)
-        passes = format_conditions(m, sets, Q)
-        results[name] = {**format_tables(passes), "passes": passes}
+        passes = experiments.format_conditions(m, sets, Q)
+        results[name] = {**experiments.format_tables(passes), "passes": passes}
     unseen = [g for g in sets if g != train_generator]
     rows = []
     for name, r in results.items():
@@ -293,16 +266,13 @@ if cfg.profile == "quick":
 # size differs from the detector's input: the pipeline's `Resize((256, 256))` in the full setting.
 
 # %%
-def resize_by(im, factor):
-    """The shorter side times `factor` (PIL bilinear), before the detector's own pipeline."""
-    return T.custom_resize(im, round(min(im.size) * factor))
-
+# (`dfdlab.experiments.resize_by`: the shorter side × `factor`, PIL bilinear.)
 
 if cfg.profile == "quick":
     t = time.time()
     sets = experiments.test_subsets(png_model, root / "test", cfg.n_test)
     factors = (cfg.resize_up, cfg.resize_down)
-    resized = robustness(png_model, sets, {f"×{f}": partial(resize_by, factor=f) for f in factors}, progress=False)
+    resized = robustness(png_model, sets, {f"×{f}": partial(experiments.resize_by, factor=f) for f in factors}, progress=False)
     clean = P["tables"]["both PNG"]
     res_table = pd.DataFrame({"clean": clean["ap"], **{f"×{f}": resized[resized["condition"] == f"×{f}"]
                                                        .set_index("generator")["ap"] for f in factors}})
@@ -323,7 +293,7 @@ if cfg.profile == "quick":
 if cfg.profile == "quick":
     fake = sorted((root / "test" / train_generator / "1_fake").glob("*.png"))[0]
     tf = png_model.transform("test")
-    views = {"as generated": load_rgb(fake), **{f"×{f} and back": resize_by(load_rgb(fake), f) for f in factors}}
+    views = {"as generated": load_rgb(fake), **{f"×{f} and back": experiments.resize_by(load_rgb(fake), f) for f in factors}}
     fig, axes = plt.subplots(2, len(views), figsize=(2.6 * len(views), 5.2))
     maps = {k: npr_residual(tf(v)[None]).abs().mean(1)[0] for k, v in views.items()}
     vmax = float(max(m.quantile(0.99) for m in maps.values()))
@@ -367,16 +337,11 @@ if cfg.profile == "quick":
 # bound, never a result).
 
 # %%
-def val_threshold(y_true, y_score):
-    """The score t with the best accuracy of the strict rule `score > t` (the papers' rule) on validation data."""
-    y, s = np.asarray(y_true), np.asarray(y_score)
-    cands = np.unique(s)
-    return float(cands[int(np.argmax([((s > t) == (y == 1)).mean() for t in cands]))])
-
+# (`dfdlab.experiments.val_threshold`: the best-accuracy threshold of the strict rule `score > t` on `val/`.)
 
 if cfg.profile == "quick":
     val = predict(png_model, ForenSynths(root / "val", transform=png_model.transform("test")), progress=False)
-    t_val = val_threshold(val.y_true, val.y_score)
+    t_val = experiments.val_threshold(val.y_true, val.y_score)
     at_val = evaluate(png_model, sets, threshold=t_val, progress=False).set_index("generator")
     th = clean[["ap", "acc", "r_acc", "f_acc"]].copy()
     th["acc at val threshold"] = at_val["acc"]
@@ -496,7 +461,7 @@ else:
         tf, _ = suites.protocol(gi_model, "genimage")
         located = suites.locate_sets("genimage", dfdlab.data_root(), cfg.genimage_generators)
         gi_sets = {g: per_label_subset(f.dataset(transform=tf, generator=g), cfg.n_test) for g, f in located.items()}
-        gi = format_tables(format_conditions(gi_model, gi_sets, Q, transform=tf))
+        gi = experiments.format_tables(experiments.format_conditions(gi_model, gi_sets, Q, transform=tf))
         full_tables["GenImage, as published (reals JPEG, fakes PNG)"] = gi["tables"]["both PNG"]
         full_tables[f"GenImage, every image JPEG {Q}"] = gi["tables"]["both JPEG"]
     lines = hub.missing(["npr", "forensynths-test"])
@@ -510,7 +475,7 @@ else:
         located = suites.locate_sets("forensynths", dfdlab.data_root(), cfg.fs_generators)
         fs_sets = {g: per_label_subset(f.dataset(transform=tf, generator=g), cfg.n_test) for g, f in located.items()}
         fs = robustness(fs_model, fs_sets, {"as published": T.Identity(), **{
-            f"resized ×{f}": partial(resize_by, factor=f) for f in (cfg.resize_up, cfg.resize_down)}},
+            f"resized ×{f}": partial(experiments.resize_by, factor=f) for f in (cfg.resize_up, cfg.resize_down)}},
             transform=tf, progress=False)
         for cond, t in fs.groupby("condition", sort=False):
             full_tables[f"ForenSynths, {cond}"] = t.set_index("generator")
