@@ -65,7 +65,8 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
                 out_dir: str | os.PathLike, image_size: int, crop_size: int, epochs: int, batch_size: int,
                 seed: int = 0, classifier: str = "resnet50", pretrained: bool = False, lr: float = 5e-4,
                 train_per_class: int | None = None, val_per_class: int | None = None,
-                classes: Sequence[str] | None = None) -> tuple[torch.nn.Module, FitResult]:
+                classes: Sequence[str] | None = None, cache_dir: str | os.PathLike | None = None,
+                ) -> tuple[torch.nn.Module, FitResult]:
     """LGrad's classifier on the gradients of ``discriminator``, trained as LGrad ``CNNDetection/train.py``.
 
     ``dfdlab.train.recipe("lgrad")`` (Adam, lr decayed x0.8 every 10 epochs, BCE) with
@@ -75,14 +76,15 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
     ``pretrained``: :class:`dfdlab.detectors.lgrad.LGrad`'s (``"efficientnet_lite0"`` is the
     quick profile's ImageNet stand-in). ``train_per_class``/``val_per_class`` ``None``: every
     image of the folders (``classes``: only those class folders), the quick zoo's settings
-    (``dfdlab.zoo.train_quick("lgrad")``). The RNGs are seeded again just before ``fit``: the
+    (``dfdlab.zoo.train_quick("lgrad")``). ``cache_dir``: the maps are computed once and read back
+    in later epochs (:class:`dfdlab.detectors.lgrad.GradientCache`; the same maps). The RNGs are seeded again just before ``fit``: the
     order (seed, build, reseed) the committed sweep of lesson 06's random-D ablation was measured
     with, before ``fit`` stopped reseeding. Returns the best validation checkpoint loaded, in
     eval mode, and the fit result.
     """
     seed_everything(seed)  # the initial weights are part of the run
     model = build("lgrad", discriminator=discriminator, image_size=image_size, crop_size=crop_size,
-                  classifier=classifier, pretrained=pretrained)
+                  classifier=classifier, pretrained=pretrained, cache_dir=cache_dir)
     train_set = ForenSynths(train_root, transform=model.transform("train"))
     val_set = ForenSynths(val_root, transform=model.transform("test"))
     if train_per_class or classes:
@@ -119,7 +121,7 @@ def random_discriminator(D: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
     torch.manual_seed(seed)
     if isinstance(D, StyleGANDiscriminator):
-        return StyleGANDiscriminator(D.resolution)
+        return StyleGANDiscriminator(D.resolution, fmaps_base=D.fmaps_base, fmaps_max=D.fmaps_max)
     return Discriminator(**D.config())
 
 

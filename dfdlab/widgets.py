@@ -34,11 +34,11 @@ from . import detectors, hub
 from .config import home
 from .data import mini
 from .data.images import ImageError, load_rgb
+from .data.mini_generators import STYLEGAN_D_WEIGHTS, load_stylegan_d
 from .data.skipping import BadImage
 from .data.transforms import IMAGENET_MEAN, IMAGENET_STD, lgrad_discriminator_input
 from .detectors.lgrad import gradient_map, load_stylegan_discriminator
 from .detectors.npr import npr_residual
-from .gan import load_pair
 
 #: How a picked/uploaded image is shown in the panels (longer side, for speed).
 PANEL_SIZE = 256
@@ -75,14 +75,14 @@ def npr_panel(img) -> np.ndarray:
 
 
 def gradient_discriminator(root: Path | None):
-    """``(D, size, title)``: the official LGrad transformation model if present, else the mini DCGAN D (stand-in)."""
+    """``(D, size, title)``: the official LGrad transformation model if present, else the quick zoo's (stand-in)."""
     if hub.available("stylegan-bedroom256-d"):
         return (load_stylegan_discriminator(hub.path("stylegan-bedroom256-d")), 256,
                 "gradient map (StyleGAN bedroom D, LGrad's)")
-    if root is not None and (Path(root) / "models" / "dcgan_transposed.pth").exists():
-        _, D = load_pair(Path(root) / "models" / "dcgan_transposed.pth")
-        return D, 64, "gradient map (STAND-IN D: the mini benchmark's DCGAN)"
-    return None, 0, "gradient map: no discriminator (needs the asset stylegan-bedroom256-d or the mini benchmark)"
+    if STYLEGAN_D_WEIGHTS.is_file():
+        D = load_stylegan_d()
+        return D, D.resolution, "gradient map (STAND-IN D: the mini StyleGAN-architecture D, the quick zoo's)"
+    return None, 0, "gradient map: no discriminator (needs the asset stylegan-bedroom256-d or dfdlab's mini_stylegan_d.pt)"
 
 
 def gradient_panel(img, D, size: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from pathlib import Path
 from . import detectors, plugins
 from .config import home
 from .data import ForenSynths, build_mini
+from .data.mini_generators import STYLEGAN_D_WEIGHTS, load_stylegan_d
 from .features import LinearProbe, extract_features
 from .files import atomic_torch_save, atomic_write_text, sha256sum
 from .gan import load_pair
@@ -62,22 +63,33 @@ QUICK_ZOO: dict[str, dict] = {
     # LGrad's ResNet-50 from scratch does not learn the training family in a CPU budget (lesson 06 shows the
     # gradient maps carry the information): an ImageNet CNN that ships offline stands in for the ImageNet ResNet-50.
     "lgrad": {"build": {"image_size": 64, "crop_size": 56, "classifier": "efficientnet_lite0", "pretrained": True},
-              "discriminator": "mini:dcgan_transposed", "epochs": 8, "batch_size": 16, "seed": 0,
-              "init": "imagenet (the bundled EfficientNet-Lite0)",
-              "note": "STAND-IN transformation model: the mini benchmark's DCGAN D, trained on its train photos "
-                      "(not the StyleGAN bedroom D); "
+              "discriminator": "mini_stylegan_d", "gradient_cache": True, "epochs": 8, "batch_size": 16,
+              "seed": 0, "init": "imagenet (the bundled EfficientNet-Lite0)",
+              "note": "STAND-IN transformation model: a StyleGAN-architecture D (64 px, fewer feature maps) trained "
+                      "on the mini train photos against the mini DCGAN (not the StyleGAN bedroom D); "
                       "STAND-IN classifier: EfficientNet-Lite0 (ImageNet) fine-tuned, not the ImageNet ResNet-50"},
 }
 
 def _zoo_kwargs(cfg: dict, root: Path) -> dict:
-    """The detector's keyword arguments, with ``"mini:<gen>"`` resolved to that mini GAN's discriminator."""
+    """The detector's keyword arguments: ``"mini:<gen>"`` resolved to that mini GAN's discriminator,
+    ``"mini_stylegan_d"`` to the shipped StyleGAN D (``dfdlab.data.mini_generators.load_stylegan_d``);
+    ``gradient_cache``: LGrad's maps cached under ``DFDLAB_HOME/cache/lgrad`` (computed once, not per epoch)."""
     kw = dict(cfg["build"])
     d = cfg.get("discriminator")
-    if isinstance(d, str) and d.startswith("mini:"):
+    if d == "mini_stylegan_d":
+        kw["discriminator"] = load_stylegan_d()
+    elif isinstance(d, str) and d.startswith("mini:"):
         kw["discriminator"] = load_pair(Path(root) / "models" / f"{d[5:]}.pth")[1]
     elif d is not None:
         kw["discriminator"] = d
+    if cfg.get("gradient_cache"):
+        kw["cache_dir"] = home() / "cache" / "lgrad"
     return kw
+
+
+def discriminator(name: str = "lgrad", root: str | os.PathLike | None = None):
+    """The transformation model of the zoo's LGrad entry ``name`` (for lesson 06's maps and its random-D ablation)."""
+    return _zoo_kwargs(QUICK_ZOO[_entry(name)], Path(root) if root is not None else build_mini())["discriminator"]
 
 
 def _entry(name: str) -> str:
@@ -96,33 +108,45 @@ def zoo_dir() -> Path:
     return home() / "zoo" / "quick"
 
 
-def _folder(name: str, seed: int | None = None) -> Path:
-    """``zoo_dir()/<name>``; a seed other than the entry's own: ``zoo_dir()/<name>@seed<seed>`` (kept beside it)."""
-    if seed is None or int(seed) == QUICK_ZOO.get(name, {}).get("seed"):
-        return zoo_dir() / name
-    return zoo_dir() / f"{name}@seed{int(seed)}"
+def _mini_tag(root: str | os.PathLike | None) -> str:
+    """``""`` for the default mini benchmark (``build_mini()``), else ``"@mini-<config hash>"`` of ``root``'s build."""
+    if root is None:
+        return ""
+    from .data.mini import build_info, config_hash, mini_config
+
+    key = build_info(root).get("config_hash")
+    return "" if key == config_hash(mini_config()) else f"@mini-{key}"
 
 
-def quick_info(name: str, seed: int | None = None) -> dict | None:
+def _folder(name: str, seed: int | None = None, root: str | os.PathLike | None = None) -> Path:
+    """``zoo_dir()/<name>``; a seed other than the entry's own adds ``@seed<seed>``, a mini benchmark other than
+    the default build adds ``@mini-<its config hash>``: each run is kept beside the others, none overwrites another."""
+    tag = "" if seed is None or int(seed) == QUICK_ZOO.get(name, {}).get("seed") else f"@seed{int(seed)}"
+    return zoo_dir() / f"{name}{tag}{_mini_tag(root)}"
+
+
+def quick_info(name: str, seed: int | None = None, root: str | os.PathLike | None = None) -> dict | None:
     """The cached quick checkpoint's record (build kwargs, epochs, seconds, sha256), or ``None``.
 
     ``seed``: the run of that training seed (``train_quick(name, seed=...)``); default: the entry's own.
+    ``root``: the mini benchmark it was trained on (default: the default build).
     """
-    folder = _folder(_entry(name), seed)
+    folder = _folder(_entry(name), seed, root)
     if not (folder / "info.json").exists() or not (folder / "best.pth").exists():
         return None
     return json.loads((folder / "info.json").read_text())
 
 
-def load_quick(name: str, seed: int | None = None):
-    """The quick-profile detector ``name`` trained on the mini benchmark, from the cache; ``None`` if not trained."""
+def load_quick(name: str, seed: int | None = None, root: str | os.PathLike | None = None):
+    """The quick-profile detector ``name`` trained on the mini benchmark ``root`` (default: the default build),
+    from the cache; ``None`` if not trained."""
     name = _entry(name)
-    rec = quick_info(name, seed)
+    rec = quick_info(name, seed, root)
     if rec is None:
         return None
     model = detectors.build(QUICK_ZOO.get(name, {}).get("detector", name),
                             **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
-    detectors.load_checkpoint(model, _folder(name, seed) / "best.pth")
+    detectors.load_checkpoint(model, _folder(name, seed, root) / "best.pth")
     return model.eval()
 
 
@@ -144,7 +168,8 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     ``seed`` replaces ``QUICK_ZOO[name]["seed"]`` (``benchmarks/quick_claims.py`` sweeps it, each
     seed under its own ``DFDLAB_HOME``); it is part of the cache key, and a seed other than the entry's
     own is cached beside it (``zoo_dir()/<name>@seed<seed>``, lesson 09's seed sweep), so the entry's
-    own checkpoint, the one lessons 07 and 09 share, stays a cache hit.
+    own checkpoint, the one lessons 07 and 09 share, stays a cache hit. So is a model of another mini
+    benchmark (``@mini-<config hash>``, e.g. lesson 08's JPEG-reals variant).
     """
     name = _entry(name)
     if name not in QUICK_ZOO:
@@ -153,12 +178,14 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
     root = Path(root) if root is not None else build_mini()
     want = {"build": cfg["build"], "discriminator": cfg.get("discriminator"), "epochs": cfg["epochs"],
             "batch_size": cfg["batch_size"], "seed": cfg["seed"], "mini_root": str(root)}
+    if cfg.get("discriminator") == "mini_stylegan_d":  # retrained weights of the shipped D retrain the entry
+        want["discriminator_sha256"] = sha256sum(STYLEGAN_D_WEIGHTS)
     if cfg.get("plugin_sha256"):  # a plugin's entry: an edit of its file retrains
         want["plugin_sha256"] = cfg["plugin_sha256"]
-    rec = quick_info(name, cfg["seed"])
+    rec = quick_info(name, cfg["seed"], root)
     if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
-        return load_quick(name, cfg["seed"]), {**rec, "from_cache": True}
-    out = _folder(name, cfg["seed"])
+        return load_quick(name, cfg["seed"], root), {**rec, "from_cache": True}
+    out = _folder(name, cfg["seed"], root)
     if out.exists():
         shutil.rmtree(out)
     seed_everything(cfg["seed"])  # before building: the initial weights are part of the run
@@ -196,4 +223,4 @@ def _add_plugin_entry(name: str, entry: dict) -> None:
 
 plugins.on_zoo_entry(_add_plugin_entry)
 
-__all__ = ["QUICK_ZOO", "load_quick", "quick_info", "train_quick", "zoo_dir"]
+__all__ = ["QUICK_ZOO", "discriminator", "load_quick", "quick_info", "train_quick", "zoo_dir"]

@@ -42,7 +42,7 @@ def test_demo_untrained_detectors_show_no_score_and_panels_are_the_papers_maps(m
     # The four panels, side by side.
     titles = list(demo.panels)
     assert titles[0] == "image" and titles[1].startswith("NPR residual") and "spectrum" in titles[3]
-    assert "STAND-IN D" in titles[2]  # no official StyleGAN D offline: the mini DCGAN's D, labelled
+    assert "STAND-IN D" in titles[2]  # no official StyleGAN D offline: the shipped mini StyleGAN D, labelled
     img = np.asarray(Image.open(path).convert("RGB"))
     assert np.array_equal(demo.panels["image"], img)
     npr = demo.panels[titles[1]]

@@ -49,7 +49,7 @@ import torch
 
 from ..gan.dcgan import Discriminator, Generator
 from ..gan.reconstruction import Reconstructor, fit_reconstructor
-from ..gan.train import train_gan
+from ..gan.train import train_discriminator, train_gan
 
 #: generator -> family, up-sampler, Reconstructor settings, pixel loss, seed
 MINI_GENERATORS: dict[str, dict] = {
@@ -80,6 +80,17 @@ ITERS = 700
 #: weight of the detail term of the loss (``reconstruction_loss(detail_weight=...)``), the same for all
 DETAIL_WEIGHT = 8.0
 WEIGHTS = Path(__file__).with_name("mini_generators.pt")
+
+#: LGrad's quick transformation model (``dfdlab.zoo``): StyleGAN's discriminator architecture
+#: (:class:`dfdlab.detectors.lgrad.StyleGANDiscriminator`, genforce layout) at 64 px with fewer
+#: feature maps, trained alone (:func:`dfdlab.gan.train.train_discriminator`, StyleGAN's D
+#: optimiser: Adam lr 1e-3, betas (0, 0.99)) to tell the train crops from the shipped DCGAN's
+#: samples. A stand-in for the paper's StyleGAN LSUN-bedroom D: a StyleGAN D trained on photos
+#: against a GAN, never on the train generator's fakes. Its own file: the mini benchmark's cache
+#: key does not depend on it.
+STYLEGAN_D: dict = dict(resolution=64, fmaps_base=2048, fmaps_max=128, against="dcgan_transposed",
+                        iters=300, batch_size=16, lr=1e-3, betas=(0.0, 0.99), seed=11)
+STYLEGAN_D_WEIGHTS = Path(__file__).with_name("mini_stylegan_d.pt")
 
 
 def upsampler(name: str) -> str:
@@ -117,6 +128,36 @@ def train_gan_pair(name: str, crops: torch.Tensor, progress: bool = True) -> tup
                     progress=progress, desc=name)
     half = lambda m: {k: v.half() if v.is_floating_point() else v for k, v in m.state_dict().items()}  # noqa: E731
     return {"G": half(G), "D": half(D), "config": {"G": G.config(), "D": D.config()}}, run.history
+
+
+def train_stylegan_d(crops: torch.Tensor, progress: bool = True) -> tuple[dict, list]:
+    """Train :data:`STYLEGAN_D` on ``crops``; returns ({'D': fp16 state dict, 'config'}, history)."""
+    from ..detectors.lgrad import StyleGANDiscriminator
+
+    spec = STYLEGAN_D
+    config = {k: spec[k] for k in ("resolution", "fmaps_base", "fmaps_max")}
+    torch.manual_seed(spec["seed"])
+    D = StyleGANDiscriminator(**config)
+    G, _ = load_gans(names=[spec["against"]])[spec["against"]]
+    history = train_discriminator(D, G, crops, iters=spec["iters"], batch_size=spec["batch_size"], lr=spec["lr"],
+                                  betas=spec["betas"], seed=1000 + spec["seed"], progress=progress, desc="stylegan_d")
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in D.state_dict().items()}
+    return {"D": sd, "config": config, "spec": dict(spec)}, history
+
+
+def load_stylegan_d(path: Path = STYLEGAN_D_WEIGHTS):
+    """LGrad's quick transformation model (:data:`STYLEGAN_D`), float32, eval mode, loaded strictly."""
+    from ..detectors.lgrad import StyleGANDiscriminator
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: LGrad's quick transformation model ships with dfdlab; "
+                                f"reinstall it, or train it with `python -m dfdlab.data.train_mini_generators "
+                                f"--only stylegan_d`")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    D = StyleGANDiscriminator(**blob["config"])
+    D.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["D"].items()}, strict=True)
+    return D.eval()
 
 
 def weights_sha256(path: Path = WEIGHTS) -> str:

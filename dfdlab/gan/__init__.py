@@ -3,6 +3,7 @@
 - :mod:`dfdlab.gan.dcgan`: DCGAN ``Generator`` / ``Discriminator`` with ``upsample=`` in
   ``{"transposed", "nearest", "bilinear", "pixelshuffle"}``.
 - :mod:`dfdlab.gan.train`: ``train_gan`` (non-saturating loss, Adam 2e-4, beta1 0.5),
+  ``train_discriminator`` (D alone against a frozen G),
   ``sample``, ``save_pair`` / ``load_pair``.
 - :mod:`dfdlab.gan.autoencoder`: ``AutoEncoder`` and ``UpsampleOnly`` fake families.
 """
@@ -18,9 +19,10 @@ from .train import (
                     load_pair,
                     sample,
                     save_pair,
+                    train_discriminator,
                     train_gan,
 )
 
-__all__ = ["Generator", "Discriminator", "UPSAMPLERS", "upsample_block", "train_gan", "sample", "save_pair", "load_pair",
+__all__ = ["Generator", "Discriminator", "UPSAMPLERS", "upsample_block", "train_gan", "train_discriminator", "sample", "save_pair", "load_pair",
            "load_history", "GANRun", "discriminator_loss", "generator_loss_nonsaturating", "generator_loss_minimax",
            "AutoEncoder", "UpsampleOnly", "fit_reconstruction", "reconstruct"]

@@ -114,6 +114,38 @@ def train_gan(G: Generator, D: Discriminator, images: torch.Tensor, iters: int =
     return run
 
 
+def train_discriminator(D: torch.nn.Module, G: Generator, images: torch.Tensor, iters: int, batch_size: int,
+                        lr: float, betas: tuple[float, float], seed: int = 0, progress: bool = True,
+                        desc: str = "D") -> list[dict]:
+    """Train ``D`` alone to tell ``images`` from a frozen ``G``'s samples (the D side of Eq. 1).
+
+    One step: ``batch_size`` reals (indices from a seeded ``torch.Generator``) and
+    ``batch_size`` samples of ``G`` in eval mode with fresh latents, then
+    :func:`discriminator_loss` and one Adam step (``lr``, ``betas``; StyleGAN's D uses 1e-3 and
+    (0, 0.99)). Returns the per-step ``loss_D``, ``D_real`` and ``D_fake`` (probabilities).
+    ``D`` ends in eval mode; ``G`` is never updated.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    G.eval().requires_grad_(False)
+    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    history = []
+    D.train()
+    for step in tqdm(range(1, iters + 1), desc=desc, disable=not progress, leave=False):
+        real = images[torch.randint(0, images.shape[0], (batch_size,), generator=gen)]
+        with torch.no_grad():
+            fake = G(torch.randn(batch_size, G.nz, generator=gen))
+        real_logits, fake_logits = D(real).flatten(), D(fake).flatten()
+        loss = discriminator_loss(real_logits, fake_logits)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append({"iter": step, "loss_D": loss.item(), "D_real": torch.sigmoid(real_logits.detach()).mean().item(),
+                        "D_fake": torch.sigmoid(fake_logits.detach()).mean().item()})
+    D.eval()
+    return history
+
+
 @torch.no_grad()
 def sample(G: Generator, n: int = 16, seed: int = 0, z: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
     """``n`` images ``[n, 3, 64, 64]`` in [-1, 1] from ``G`` in eval mode (BatchNorm running stats).

@@ -1,0 +1,24 @@
+"""The quick zoo's cache folders: one per entry, seed and mini benchmark, none overwriting another."""
+
+import json
+
+from dfdlab import zoo
+from dfdlab.data.mini import config_hash, mini_config
+
+
+def _fake_root(path, key):
+    path.mkdir()
+    (path / "build_info.json").write_text(json.dumps({"config_hash": key}))
+    return path
+
+
+def test_each_mini_benchmark_and_seed_has_its_own_folder(tmp_path):
+    default = _fake_root(tmp_path / "default", config_hash(mini_config()))
+    jpeg = _fake_root(tmp_path / "jpeg", config_hash(mini_config(jpeg_reals=75)))
+    own_seed = zoo.QUICK_ZOO["npr"]["seed"]
+    folders = {zoo._folder("npr", own_seed, default), zoo._folder("npr", own_seed, jpeg),
+               zoo._folder("npr", 3, default), zoo._folder("npr", 3, jpeg)}
+    assert len(folders) == 4
+    # the default build at the entry's own seed is the folder lessons and the widget share
+    assert zoo._folder("npr", None, default) == zoo._folder("npr") == zoo.zoo_dir() / "npr"
+    assert zoo._folder("npr", 3, jpeg).name == f"npr@seed3@mini-{config_hash(mini_config(jpeg_reals=75))}"
