@@ -66,7 +66,7 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
                 seed: int = 0, classifier: str = "resnet50", pretrained: bool = False, lr: float = 5e-4,
                 train_per_class: int | None = None, val_per_class: int | None = None,
                 classes: Sequence[str] | None = None, cache_dir: str | os.PathLike | None = None,
-                ) -> tuple[torch.nn.Module, FitResult]:
+                method: str = "batched") -> tuple[torch.nn.Module, FitResult]:
     """LGrad's classifier on the gradients of ``discriminator``, trained as LGrad ``CNNDetection/train.py``.
 
     ``dfdlab.train.recipe("lgrad")`` (Adam, lr decayed x0.8 every 10 epochs, BCE) with
@@ -77,14 +77,15 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
     quick profile's ImageNet stand-in). ``train_per_class``/``val_per_class`` ``None``: every
     image of the folders (``classes``: only those class folders), the quick zoo's settings
     (``dfdlab.zoo.train_quick("lgrad")``). ``cache_dir``: the maps are computed once and read back
-    in later epochs (:class:`dfdlab.detectors.lgrad.GradientCache`; the same maps). The RNGs are seeded again just before ``fit``: the
+    in later epochs (:class:`dfdlab.detectors.lgrad.GradientCache`; the same maps); ``method``:
+    :func:`dfdlab.detectors.lgrad.gradient_map`'s (the quick zoo: ``"loop"``). The RNGs are seeded again just before ``fit``: the
     order (seed, build, reseed) the committed sweep of lesson 06's random-D ablation was measured
     with, before ``fit`` stopped reseeding. Returns the best validation checkpoint loaded, in
     eval mode, and the fit result.
     """
     seed_everything(seed)  # the initial weights are part of the run
     model = build("lgrad", discriminator=discriminator, image_size=image_size, crop_size=crop_size,
-                  classifier=classifier, pretrained=pretrained, cache_dir=cache_dir)
+                  classifier=classifier, pretrained=pretrained, cache_dir=cache_dir, method=method)
     train_set = ForenSynths(train_root, transform=model.transform("train"))
     val_set = ForenSynths(val_root, transform=model.transform("test"))
     if train_per_class or classes:
@@ -105,8 +106,8 @@ def lgrad_zoo_kwargs() -> dict:
     z = QUICK_ZOO["lgrad"]
     b = z["build"]
     return {"image_size": b["image_size"], "crop_size": b["crop_size"], "classifier": b.get("classifier", "resnet50"),
-            "pretrained": b.get("pretrained", False), "epochs": z["epochs"], "batch_size": z["batch_size"],
-            "seed": z["seed"]}
+            "pretrained": b.get("pretrained", False), "method": b.get("method", "batched"), "epochs": z["epochs"],
+            "batch_size": z["batch_size"], "seed": z["seed"]}
 
 
 def random_discriminator(D: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

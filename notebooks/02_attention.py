@@ -1,8 +1,10 @@
 # %% [markdown]
 # # 02 · Attention Is All You Need: the Transformer, then the Vision Transformer
 #
-# Vaswani et al. *Attention Is All You Need.* NeurIPS 2017 · Dosovitskiy et al. *An Image is
-# Worth 16x16 Words: Transformers for Image Recognition at Scale.* ICLR 2021.
+# Vaswani, Shazeer, Parmar, Uszkoreit, Jones, Gomez, Kaiser, Polosukhin. *Attention Is All You
+# Need.* NeurIPS 2017 · Dosovitskiy, Beyer, Kolesnikov, Weissenborn, Zhai, Unterthiner, Dehghani,
+# Minderer, Heigold, Gelly, Uszkoreit, Houlsby. *An Image is Worth 16x16 Words: Transformers for
+# Image Recognition at Scale.* ICLR 2021.
 #
 # **简要介绍**：Transformer 是一个只用注意力（attention）、不用循环和卷积的编码器–解码器网络。注意力就是一个
 # 公式 `softmax(QKᵀ/√d_k)V`：每个 token 用自己的 query 去和所有 token 的 key 比较，得到和为 1 的权重，再按

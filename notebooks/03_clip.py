@@ -1,7 +1,8 @@
 # %% [markdown]
 # # 03 · CLIP: two encoders, one space, one contrastive loss
 #
-# Radford et al. *Learning Transferable Visual Models From Natural Language Supervision.* ICML 2021.
+# Radford, Kim, Hallacy, Ramesh, Goh, Agarwal, Sastry, Askell, Mishkin, Clark, Krueger, Sutskever.
+# *Learning Transferable Visual Models From Natural Language Supervision.* ICML 2021.
 # Official code: `openai/CLIP`; the open re-implementation we use: `mlfoundations/open_clip`.
 #
 # **简要介绍**：CLIP 把图片和文字**分别**编码成同一个空间里的向量：一个图像编码器（ViT），一个文本编码器

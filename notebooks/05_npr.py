@@ -3,6 +3,10 @@
 #
 # **术语表 · Glossary**: one name per term for the whole course: [术语表.md](术语表.md).
 #
+# Tan, Zhao, Wei, Gu, Liu, Wei. *Rethinking the Up-Sampling Operations in CNN-based Generative
+# Network for Generalizable Deepfake Detection.* CVPR 2024. Official code:
+# `chuangchuangtan/NPR-DeepfakeDetection`.
+#
 # **简要介绍**：几乎所有生成网络（GAN、扩散模型的解码器）都要经过上采样，把小特征图放大成图像。
 # 上采样让每个 2×2 小块里的像素彼此"相关"——它们来自同一个低分辨率值。NPR（Neighboring Pixel
 # Relationships，邻近像素关系）把图像减去它自己"最近邻缩小再放大"的版本：

@@ -61,6 +61,7 @@ from PIL import Image
 import dfdlab
 from dfdlab import experiments, hub, zoo
 from dfdlab.data import ForenSynths, generator_sets, load_rgb, per_label_subset
+from dfdlab.data.mini_generators import STYLEGAN_D
 from dfdlab.detectors import build, load_checkpoint
 from dfdlab.detectors.lgrad import (
     gradient_map,
@@ -75,16 +76,18 @@ T_START = time.time()
 # 100 epochs each (about a day on a GPU); False (default) scores the published checkpoints and
 # skips the random-D ablation, which has no published checkpoint.
 TRAIN_PAPER_RECIPE = False
+# Quick profile: True adds our identity control to section 6 (a third classifier, about 1.5 min on a first run).
+IDENTITY_CONTROL = False
 cfg = dfdlab.settings(
     # quick: the quick zoo's LGrad (dfdlab.zoo.QUICK_ZOO["lgrad"]; lesson 07 reuses the model).
-    quick={"transformation_model": "mini DCGAN D (dcgan_transposed)", "image_size": 64, "crop_size": 56,
-           "classifier": "efficientnet_lite0", "imagenet_init": True,
+    quick={"transformation_model": "mini StyleGAN-architecture D (mini_stylegan_d.pt)", "image_size": 64, "crop_size": 56,
+           "classifier": "efficientnet_lite0", "imagenet_init": True, "method": "loop",
            "train_classes": "all (photos)", "train_per_class": None, "val_per_class": None, "epochs": 8,
            "batch_size": 16, "lr": 5e-4, "seed": 0, "test_per_class": 100,
            "data": "mini-ForenSynths (built here)", "n_show": 3, "probe_per_class": 200, "test_generators": None,
            "suite_generators": None},
     full={"transformation_model": "StyleGAN bedroom-256 D", "image_size": 256, "crop_size": 224,
-          "classifier": "resnet50", "imagenet_init": True,
+          "classifier": "resnet50", "imagenet_init": True, "method": "batched",
           "train_classes": "car,cat,chair,horse", "train_per_class": None, "val_per_class": None, "epochs": 100,
           "batch_size": 16, "lr": 5e-4, "seed": 0, "test_per_class": None,
           "data": "ForenSynths (DFDLAB_DATA)", "n_show": 3, "probe_per_class": 200,
@@ -165,29 +168,41 @@ plt.show()
 #
 # **中文要点**
 # - 快速配置：迷你基准 v2，只在一个生成器上训练（训练集 `train/photos` 的假图来自它，扮演 ProGAN；名字由代码从清单里读出，v2 里是最近邻上采样的自编码器 `ae_nearest_f4`），在六个家族的全部测试生成器上测试。
-# - 变换模型是**替代品**：迷你基准自己那个 DCGAN 的判别器（64×64，在同样的训练照片上对抗训练），代替论文的 StyleGAN 卧室判别器——同样是"在同一类照片上训练过的判别器"。
-# - 和论文一样，这个判别器**从没见过**训练生成器的假图；但它见过 DCGAN 自己的样本，而 `dcgan_transposed` 正是测试生成器之一（`gan` 家族），对它来说这个判别器是"友好"的。
+# - 变换模型是**替代品**：和论文同一种结构的 StyleGAN 判别器（genforce 的层次，64×64，特征图更少），在同样的训练照片上、以迷你 DCGAN 的样本为假图训练过（随包发布，`mini_stylegan_d.pt`），代替论文的 StyleGAN 卧室判别器。
+# - 和论文一样，这个判别器**从没见过**训练生成器的假图；但它见过 DCGAN 的样本，而 `dcgan_transposed` 正是测试生成器之一（`gan` 家族），对它来说这个判别器是"友好"的。
+# - 为什么不用 DCGAN 自己的判别器：它的第一层就是步长 2 的卷积，在原分辨率上没有任何非线性，梯度图只剩它自己的步长网格（第 3 节的探针在这种梯度图上只有 AP≈0.6）。StyleGAN 的判别器先在原分辨率上做 1×1 和 3×3 卷积加 LeakyReLU，梯度图才随图片的细节变化。
 #
 # Quick profile: the mini benchmark v2 (`dfdlab.data.build_mini()`), trained on one generator
 # (`train/photos`: reals and the fakes of the training generator, the role ProGAN plays in the
 # paper; the code reads its name from the benchmark's manifest: in v2 it is `ae_nearest_f4`, an
 # auto-encoder whose decoder up-samples with nearest neighbour + conv, as ProGAN does), tested on
-# every test generator of its six families. The transformation model is **a stand-in**: the
-# discriminator of the mini benchmark's own DCGAN (`models/dcgan_transposed.pth`, 64×64, trained
-# adversarially on the same train photos), instead of the StyleGAN bedroom-256 discriminator the
-# paper uses (not available offline): like the paper's, a discriminator trained on the same kind
-# of photos. As in the paper, this D never saw a fake of the training generator. It did see the
-# samples of its own DCGAN, and that DCGAN's samples are one of the test generators
-# (`dcgan_transposed`, family `gan`): for that one unseen generator the transformation model is
-# on home ground, which the paper's bedroom D is not for ProGAN's test GANs.
+# every test generator of its six families. The transformation model is **a stand-in** for the
+# StyleGAN bedroom-256 discriminator the paper uses (not available offline): a discriminator of
+# **the same architecture** (`StyleGANDiscriminator`, genforce's layout, at 64×64 with fewer
+# feature maps), trained with StyleGAN's D optimiser to tell the same train photos from the
+# samples of the mini benchmark's DCGAN, and shipped with the package
+# (`dfdlab/data/mini_stylegan_d.pt`, trained by `python -m dfdlab.data.train_mini_generators
+# --only stylegan_d`, 300 steps, seeded; `dfdlab.data.mini_generators.STYLEGAN_D`). As in the paper, this D never saw a fake of
+# the training generator. It did see the DCGAN's samples, and they are one of the test
+# generators (`dcgan_transposed`, family `gan`): for that one unseen generator the transformation
+# model is on home ground, which the paper's bedroom D is not for ProGAN's test GANs.
+#
+# Why not the DCGAN's own discriminator, the obvious stand-in: its first layer is a stride-2
+# convolution, so it has no non-linearity at the image's own resolution, and its input gradient
+# keeps little but its own stride grid (the linear probe of section 3 scores such maps at AP
+# about 0.6, random or trained, against 1.0 on the images). StyleGAN's D starts with a 1×1 and a
+# 3×3 convolution with LeakyReLU at full resolution, so its gradient changes with the image's fine
+# detail: even a randomly initialised one keeps most of the trace (probe AP 0.86), and the
+# trained one more (0.96; both measured on this benchmark's train/val split).
 
 # %%
 if cfg.profile == "quick":
     root = dfdlab.data.build_mini()
     train_root, val_root, test_root = root / "train", root / "val", root / "test"
-    d_gan = zoo.QUICK_ZOO["lgrad"]["discriminator"].removeprefix("mini:")  # the quick zoo's transformation model
-    D = dfdlab.gan.load_pair(root / "models" / f"{d_gan}.pth")[1]
-    d_note = f"STAND-IN: the mini benchmark's DCGAN discriminator ({d_gan}), not the StyleGAN bedroom D"
+    D = zoo.discriminator("lgrad", root)  # the quick zoo's transformation model
+    d_gan = STYLEGAN_D["against"]  # the GAN whose samples it was trained against
+    d_note = (f"STAND-IN: a StyleGAN-architecture D at {D.resolution} px trained against the mini {d_gan}, "
+              "not the StyleGAN bedroom-256 D")
     train_gen = dfdlab.data.read_manifest(root).query("split == 'train'")["generator"].iloc[0]
 else:
     for line in hub.missing(["stylegan-bedroom256-d", "forensynths-test", "forensynths-train", "forensynths-val"]):
@@ -298,13 +313,13 @@ display(lgrad_published.set_index("label")[["acc", "ap"]])
 # ## 2 · Gradient maps: what the classifier sees
 #
 # **中文要点**
-# - 上排是真实图和三个生成器的假图（训练生成器、DCGAN、潜空间扩散的 KL-VAE），中排是训练过的判别器的梯度图，下排是同结构、随机初始化的判别器的梯度图。
+# - 上排是真实图和三个生成器的假图（训练生成器、DCGAN、潜空间扩散的 KL-VAE），中排是训练过的判别器的梯度图，下排是同结构、随机初始化的判别器的梯度图。变换模型训练时见过的假图只有 DCGAN 的。
 # - 梯度图压掉了场景内容，留下判别器"在意"的高频伪影；看一看三类假图的梯度图和真实图的有什么不同。
 #
 # `gradient_map(D, x)` takes a batch in [-1, 1] and returns one 3-channel map per image, scaled
 # to [0, 255] over all its channels. Below: real test images and the fakes of three generators of
-# the mini benchmark v2 (in the quick profile: the training generator, the DCGAN whose
-# discriminator is the transformation model, and the latent-diffusion KL-VAE `ldm_kl_f4`), with
+# the mini benchmark v2 (in the quick profile: the training generator, the DCGAN whose samples
+# the transformation model was trained against, and the latent-diffusion KL-VAE `ldm_kl_f4`), with
 # their gradient maps under the trained discriminator and under a randomly initialised one of the
 # same architecture.
 
@@ -336,8 +351,8 @@ if HAVE_TEST:
 
     D_random = experiments.random_discriminator(D, seed=cfg.seed)  # the same architecture, never trained
 
-    g_trained = gradient_map(D, x, quantize=True)
-    g_random = gradient_map(D_random, x, quantize=True)
+    g_trained = gradient_map(D, x, quantize=True, method=cfg.method)
+    g_random = gradient_map(D_random, x, quantize=True, method=cfg.method)
     titles = [k for k, items in show.items() for _ in items]
     show_grid([(t + 1) / 2 for t in x] + list(g_trained) + list(g_random),
               [f"{t}" for t in titles] + ["∇ trained D" for _ in titles] + ["∇ random D" for _ in titles],
@@ -352,15 +367,20 @@ else:
 #
 # **中文要点**
 # - 官方脚本每批只算一张图：StyleGAN 判别器有 minibatch 标准差层，批量大于 1 时每张图的梯度会依赖同组的其它图。
-# - `gradient_map` 一次算一批，但让每张图单独成组；下面的 assert 检查它与官方"逐张写 PNG 再读回"的结果逐位相同。
+# - `gradient_map` 一次算一批，但让每张图单独成组；完整配置（256 像素的 StyleGAN 判别器）下它与官方"逐张写 PNG 再读回"的结果逐位相同（`tests/test_lgrad.py`）。
+# - 快速配置的 64 像素小判别器上，批量卷积会把极少数值舍入得不同（约十万分之一的值差 1 级），而且在 CPU 上并不更快，所以快速配置逐张计算（`method="loop"`，就是官方的做法）；下面的 assert 检查本课用的方式与官方结果逐位相同，并打印批量方式差了多少。
 #
 # The official script runs **one image per batch**. That is not just slow: StyleGAN's
 # discriminator has a *minibatch standard deviation* layer, so in a batch of N > 1 each image's
 # gradient would depend on the other images of its group of 4. `gradient_map` runs the batch in
 # one pass with each image alone in its group, and the few layers whose CPU kernels round
 # differently with the batch size (1×1 FromRGB, the 4×4 block, the dense layers) one image at a
-# time. The cell checks the result against the official path (one image per call, float PNG
-# written by `cv2.imwrite`, read back with PIL) on a few files. `benchmarks/lgrad_gradients.py`
+# time; with the bedroom-256 D the result is bit-identical (`tests/test_lgrad.py`). With the quick
+# profile's small 64-px D, a batched convolution rounds a handful of values differently (about one
+# in 10^5, by one level) and is no faster on a CPU, so the quick profile computes one image per call
+# (`method="loop"`, literally the official way). The cell checks the lesson's maps (`cfg.method`)
+# against the official path (one image per call, float PNG written by `cv2.imwrite`, read back with
+# PIL) on a few files, and prints how far the batched path is. `benchmarks/lgrad_gradients.py`
 # times the two paths.
 
 # %%
@@ -374,8 +394,12 @@ if HAVE_TEST:
         png = official_gradient_png(D, load_rgb(p), png_dir / f"{i}.png", size=cfg.image_size)
         back = torch.from_numpy(np.array(Image.open(png).convert("RGB"))).permute(2, 0, 1)
         same.append(torch.equal(back, g_trained[i]))
-    print(f"official PNG == dfdlab batched map for {sum(same)}/{len(same)} images")
+    print(f"official PNG == dfdlab map (method={cfg.method!r}) for {sum(same)}/{len(same)} images")
     assert all(same)
+    batched = gradient_map(D, x[:4], quantize=True, method="batched")
+    off = (batched != g_trained[:4]).sum().item()
+    print(f"method='batched' on the same images: {off} of {batched.numel()} values differ"
+          + (f", by at most {(batched.int() - g_trained[:4].int()).abs().max().item()} level(s)" if off else ""))
 else:
     print('Skipped: the official-PNG check needs the StyleGAN D and the test set.')
 
@@ -418,8 +442,8 @@ if HAVE_TRAIN:
         ds = per_label_subset(ForenSynths(folder, transform=tf), n_per_class, classes)
         xs, ys = zip(*(ds[i] for i in range(len(ds))), strict=True)
         x = torch.stack(xs)
-        return {"images": x, "trained D": gradient_map(D, x, quantize=True),
-                "random D": gradient_map(D_random, x, quantize=True)}, np.array(ys)
+        return {"images": x, "trained D": gradient_map(D, x, quantize=True, method=cfg.method),
+                "random D": gradient_map(D_random, x, quantize=True, method=cfg.method)}, np.array(ys)
 
 
     def features(t):
@@ -508,7 +532,8 @@ def train_lgrad(discriminator, tag):
             discriminator, train_root, val_root, lesson_dir(tag), image_size=cfg.image_size,
             crop_size=cfg.crop_size, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed,
             classifier=cfg.classifier, pretrained=cfg.imagenet_init, train_per_class=cfg.train_per_class,
-            val_per_class=cfg.val_per_class, classes=classes)
+            val_per_class=cfg.val_per_class, classes=classes,
+            cache_dir=dfdlab.home() / "cache" / "lgrad", method=cfg.method)  # maps computed once, as the zoo's
         how, history = ("from this lesson's cache" if cached else "trained"), res.history
     print(f"{tag}: {how} in {time.time() - t0:.0f} s"
           + (f", best val acc {history.val_acc.max():.3f} over {len(history)} epochs" if history is not None else ""))
@@ -517,7 +542,8 @@ def train_lgrad(discriminator, tag):
 
 
 if cfg.profile == "quick":  # the lesson's quick settings are the zoo's (so lesson 07 can reuse the model)
-    want = {k: getattr(cfg, k) for k in ("image_size", "crop_size", "classifier", "epochs", "batch_size", "seed")}
+    want = {k: getattr(cfg, k) for k in ("image_size", "crop_size", "classifier", "method", "epochs", "batch_size",
+                                         "seed")}
     assert experiments.lgrad_zoo_kwargs() == {**want, "pretrained": cfg.imagenet_init}, experiments.lgrad_zoo_kwargs()
 if TRAINING:
     lgrad = train_lgrad(D, "trained-D")
@@ -532,11 +558,11 @@ else:
 #
 # **中文要点**
 # - 每个测试生成器的 AP 和 0.5 阈值准确率，以及每个家族的平均 AP；只在训练生成器上训练。
-# - 这些数字来自两个**替代品**（迷你 DCGAN 的判别器、EfficientNet-Lite0 分类器），是**迷你基准**上的小实验，不是论文的数字。
+# - 这些数字来自两个**替代品**（迷你 StyleGAN 结构的判别器、EfficientNet-Lite0 分类器），是**迷你基准**上的小实验，不是论文的数字。
 #
 # AP and accuracy (threshold 0.5) per test generator, then the mean AP per family. Trained on the
 # training generator only (quick profile: the manifest's, `ae_nearest_f4` in v2). The numbers come from two **stand-ins**: the transformation model (the mini
-# DCGAN's discriminator) and the classifier (EfficientNet-Lite0 from ImageNet, fine-tuned for a
+# StyleGAN-architecture discriminator) and the classifier (EfficientNet-Lite0 from ImageNet, fine-tuned for a
 # few epochs, in place of the ImageNet ResNet-50): a small experiment on the mini benchmark, not
 # the paper's numbers.
 
@@ -553,7 +579,7 @@ if lgrad is not None:
     print("mean AP (%) per family: " + ", ".join(f"{f} {v}" for f, v in by_family.items())
           + f" (the training generator {train_gen} is in family {family.get(train_gen)})")
     if cfg.profile == "quick":
-        print("STAND-INS: transformation model = mini DCGAN D; classifier = EfficientNet-Lite0 (ImageNet) "
+        print("STAND-INS: transformation model = mini StyleGAN-architecture D; classifier = EfficientNet-Lite0 (ImageNet) "
               "instead of the ImageNet ResNet-50; mini benchmark")
 
 # %% [markdown]
@@ -562,15 +588,16 @@ if lgrad is not None:
 # **中文要点**
 # - 这是**我们自己的**消融实验，论文里没有：同样的分类器、数据和配方，只把梯度换成随机初始化、同结构的判别器的梯度。
 # - 如果"训练过的 D"真的重要，它的梯度应该得到更好的检测器。论文自己的证据（比较不同的预训练变换模型）见第 1c 节。
-# - 快速配置再加一个对照（也是我们自己的）：**恒等变换** D(x) = ‖x‖²/2，它的梯度就是 x 本身，所以"梯度图"就是图片（同样 min–max、量化、裁剪）。它回答：同一个分类器、同样的预算，看得到图片时学不学得会？
+# - 快速配置还可以加一个对照（也是我们自己的，设置 `IDENTITY_CONTROL = True` 打开）：**恒等变换** D(x) = ‖x‖²/2，它的梯度就是 x 本身，所以"梯度图"就是图片（同样 min–max、量化、裁剪）。它回答：同一个分类器、同样的预算，看得到图片时学得多好？
 #
 # LGrad's claim is that the *pretrained* discriminator carries the generalisation. The paper
 # supports it by comparing pretrained transformation models (section 1c); this lesson adds a
 # control of its own that the paper does not run: the same classifier, the same data and recipe,
 # but the gradients taken through a **randomly initialised** discriminator of the same
 # architecture (the bottom row of the figure above). If the trained D matters, its gradients
-# should make a better detector. The quick profile adds a second control of ours, the **identity
-# transformation** `D(x) = ‖x‖² / 2`, whose input gradient is `x` itself: its "gradient map" is the
+# should make a better detector. The quick profile offers a second control of ours
+# (`IDENTITY_CONTROL = True` in the settings cell; off by default to keep the lesson within its
+# time budget), the **identity transformation** `D(x) = ‖x‖² / 2`, whose input gradient is `x` itself: its "gradient map" is the
 # image, min–max scaled, quantised, cropped and flipped like any other map, and the classifier,
 # data, recipe and budget are the same. It asks whether this classifier learns the training
 # generator within this budget when it sees the pixels; it is a third training run (about as long
@@ -592,7 +619,7 @@ if TRAINING:
     lgrad_random = train_lgrad(D_random, "random-D")
     table_random = evaluate(lgrad_random, test_sets, batch_size=64, progress=False)
     columns = {"trained D": table, "random D": table_random}
-    if cfg.profile == "quick":  # the full profile would need a third 100-epoch run
+    if cfg.profile == "quick" and IDENTITY_CONTROL:  # the full profile would need a third 100-epoch run
         lgrad_identity = train_lgrad(ImageItself(), "identity")
         table_identity = evaluate(lgrad_identity, test_sets, batch_size=64, progress=False)
         columns["identity (the image)"] = table_identity
@@ -615,29 +642,28 @@ else:
 # ### What the quick run says (checked by the asserts)
 #
 # **中文要点**
-# - 在迷你基准 v2 上，用迷你 DCGAN 判别器做变换模型的 LGrad **学不会**它的训练生成器（AP 接近 0.5，0.5 就是随机猜）；换成随机判别器也一样；未见过的生成器上同样接近随机，所以"训练过的 D 更好"在这里无从谈起。
-# - 原因在变换模型，不在分类器：第 3 节的探针显示生成器的痕迹在图片里，却几乎没有留在梯度图里；第 6 节的恒等变换（"梯度图"就是图片本身）用同一个分类器、同样的预算就学会了。
-# - 所以这个快速设置**没有复现**论文的论断。这是关于这个小替代品判别器（它对训练生成器那种内容一致的重建假图几乎没有反应）的结论，不是关于 StyleGAN 卧室判别器的。
+# - 在迷你基准 v2 上，用 StyleGAN 结构的替代判别器做变换模型，LGrad **学会了**它的训练生成器（AP 明显高于 0.5 的随机水平，但低于 NPR 的 0.95 以上），对未见过的生成器也有一部分泛化。
+# - 但是把判别器换成**同结构、随机初始化**的，结果差不多：五个种子里"训练过的 D − 随机 D"有正有负。在这个小实验里，起作用的是判别器的**结构**（原分辨率上的卷积和 LeakyReLU），不是它学到的东西。
+# - 所以论文的论断（"预训练的变换模型带来泛化"）**没有**被这个快速设置复现；这是关于这个小替代品的结论，不是关于 StyleGAN 卧室判别器的。之前用 DCGAN 判别器时 LGrad 完全学不会（AP≈0.5），原因见第 1 节和第 3 节。
 #
-# The asserts check what this run measures, not the paper's claim, against thresholds taken
-# from a sweep of the same code over training seeds (`benchmarks/quick_claims.py`; the committed
-# sweep is shown below beside this run's values, with its machine and date): each threshold sits
-# beyond the sweep's worst run by the margin written next to it. What the sweep shows on the mini
-# benchmark v2: LGrad with the mini DCGAN's discriminator does **not** learn its training
-# generator (AP near 0.5, which is chance), and neither does the same classifier on the gradients of a
-# random discriminator; on the unseen generators both stay near chance, so there is no
-# generalisation for the trained D to carry, and the trained-minus-random difference is shown
-# in whichever direction this run comes out, not asserted as a sign. The cause is the
-# transformation model, not the classifier or its budget: section 3 shows the training
-# generator's trace in the images' spectra and little of it in the gradient maps, and the
-# identity control of section 6 (the same classifier and budget on the images themselves) learns
-# the training generator. The fakes of `ae_nearest_f4` are re-syntheses of real crops with the
-# crops' colour and high-pass energy (content-matched): this small discriminator barely reacts to
-# them, and its input gradient, a product of its weights masked by its activation pattern, keeps
-# its own stride grid rather than the generator's up-sampling trace. The paper's claim (the
-# pretrained transformation model carries the generalisation) is therefore *not* reproduced by
-# this quick setting: it is a statement about this stand-in, not about the StyleGAN bedroom
-# discriminator, which the full profile scores.
+# The asserts check what this run measures, against thresholds taken from a sweep of the same
+# code over training seeds (`benchmarks/quick_claims.py`; the committed sweep is shown below
+# beside this run's values, with its machine and date): each threshold sits beyond the sweep's
+# worst run by the margin written next to it. What the sweep shows on the mini benchmark v2, with
+# the StyleGAN-architecture stand-in D and the EfficientNet-Lite0 stand-in classifier:
+#
+# - LGrad **learns its training generator**, well above chance (0.5) but below NPR's 0.95+ of
+#   lesson 05 (the classifier reaches validation AP about 0.9; the test photos are harder);
+# - part of it **carries over** to the unseen generators (mean AP above chance on every seed);
+# - a **randomly initialised** D of the same architecture does about as well: the trained minus
+#   random difference on the unseen generators changes sign from seed to seed, so it is asserted
+#   only as an upper bound ("no clear lead"), and printed in whichever direction this run comes out.
+#
+# On this benchmark, then, what LGrad needs from its transformation model is the architecture (a
+# non-linearity at the image's own resolution, section 1), not what the D learned: the paper's
+# claim that the *pretrained* D carries the generalisation is **not** reproduced by this quick
+# setting. That is a statement about a small stand-in trained for 300 steps against a 64-px DCGAN,
+# not about the StyleGAN bedroom-256 discriminator, which the full profile scores.
 
 # %%
 if TRAINING:
@@ -652,7 +678,7 @@ if TRAINING:
         print(f"in this run the trained discriminator's gradients generalise better, by {100 * diff:.1f} AP points")
     else:
         print(f"in this run the random discriminator's gradients do as well or better, by {-100 * diff:.1f} AP points")
-    if cfg.profile == "quick":  # our identity control: shown, not asserted (no sweep of it)
+    if cfg.profile == "quick" and IDENTITY_CONTROL:  # our identity control: shown, not asserted (no sweep of it)
         ap_i = table_identity.set_index("generator").ap
         print(f"identity control (the classifier on the images themselves, same budget): training generator AP "
               f"{ap_i[train_gen]:.3f}, mean unseen AP {ap_i[unseen].mean():.3f}")
@@ -663,19 +689,20 @@ if TRAINING:
         print("mini benchmark " + experiments.sweep_caption(sweep))
         display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
     if cfg.profile == "quick":
-        # Thresholds (the same as benchmarks/quick_claims.py's CLAIMS): upper bounds above the sweep's highest
-        # run, margin written beside each. Sweep quick_claims_v2_06_t1.csv, seeds 0-4, 1 thread: max 0.593
-        # (margin 0.057), 0.507 (0.093), 0.526 (0.074), 0.019 (0.051).
-        # With the mini D, LGrad does not learn its training generator (chance is 0.5) ...
-        assert ap[train_gen] < 0.65, f"LGrad learned its training generator after all ({ap[train_gen]:.3f})"
-        # ... nor with a random D ...
-        assert ap_r[train_gen] < 0.6, f"LGrad with a random D: training-generator AP {ap_r[train_gen]:.3f}"
-        # ... and nothing carries over to the unseen generators ...
-        assert ap[unseen].mean() < 0.6, f"mean unseen AP {ap[unseen].mean():.3f}: LGrad generalises here after all"
-        # ... so the trained D gives no lead over a random one (an upper bound, not a sign).
-        assert diff < 0.07, f"the trained D leads by {diff:.3f} AP: the sweep did not show that"
+        # Thresholds (the same as benchmarks/quick_claims.py's CLAIMS), each beyond the sweep's worst run, margin
+        # beside it. Sweep quick_claims_v2_06_t1.csv (seeds 0-4, 1 thread) and _t2.csv (seeds 0-1, 2 threads):
+        # lgrad_train_ap min 0.713 > 0.65 (margin 0.063); lgrad_random_train_ap min 0.702 > 0.6 (0.102);
+        # lgrad_unseen_ap min 0.657 > 0.6 (0.057); lgrad_trained_minus_random max +0.057 < 0.1 (0.043), range
+        # -0.059..+0.057 (either sign, so no lower bound).
+        # LGrad learns its training generator (chance is 0.5) ...
+        assert ap[train_gen] > 0.65, f"LGrad's AP on its training generator is {ap[train_gen]:.3f}, not above 0.65"
+        # ... and so does the same classifier on a random D's gradients ...
+        assert ap_r[train_gen] > 0.6, f"LGrad with a random D: training-generator AP {ap_r[train_gen]:.3f}"
+        # ... part of it carries over to the unseen generators ...
+        assert ap[unseen].mean() > 0.6, f"mean unseen AP {ap[unseen].mean():.3f}: nothing carries over"
+        # ... and the trained D gives no clear lead over a random one (an upper bound, not a sign).
+        assert diff < 0.1, f"the trained D leads by {diff:.3f} AP: the sweep did not show that"
 
-# %% [markdown]
 # ## 7 · Full profile: the bedroom-256 discriminator and the published checkpoints
 #
 # **中文要点**
@@ -704,16 +731,18 @@ print(f"lesson ran in {time.time() - T_START:.0f} s")
 #    The PyTorch path resizes with bilinear, the TF path with Pillow's default (bicubic);
 #    `build("lgrad", resize_filter="pil-default")` switches. How different are the two gradient
 #    maps of a 512×512 photograph at 256?
-# 4. 用 `dfdlab.gan.train_gan` 自己训练第二个迷你 DCGAN（例如只训练 500 次迭代，而随包发布的是 4000 次；或者换一个 `upsample`），把它的判别器当作变换模型——这是论文"比较变换模型"实验的迷你版。哪一个对未见过的生成器泛化更好？随包发布的判别器在 `dcgan_transposed`（它对抗训练时见过的生成器）上是不是特别好？
-#    Train a second mini DCGAN yourself with `dfdlab.gan.train_gan` (for instance 500 iterations
-#    instead of the shipped 4000, or another `upsample`) and use its discriminator as the
-#    transformation model: a miniature of the paper's comparison of transformation models. Which
-#    one generalises better to the unseen generators, and is the shipped D especially good on
-#    `dcgan_transposed`, the generator it was trained against?
+# 4. 比较变换模型（论文实验的迷你版）：用 `dfdlab.gan.train_discriminator` 自己训练另一个 `StyleGANDiscriminator(64, fmaps_base=2048, fmaps_max=128)`（例如 50 步或 1000 步，而随包发布的是 300 步；或者换一个对手生成器），或者直接用迷你 DCGAN 自己的判别器（`load_pair(root / "models" / "dcgan_transposed.pth")[1]`），把它当作变换模型。第 3 节的探针和第 5 节的表各变成多少？随包发布的判别器在 `dcgan_transposed`（它训练时见过的生成器）上是不是特别好？
+#    Compare transformation models (a miniature of the paper's experiment): train another
+#    `StyleGANDiscriminator(64, fmaps_base=2048, fmaps_max=128)` with
+#    `dfdlab.gan.train_discriminator` (for instance 50 or 1000 steps instead of the shipped 300, or
+#    against another generator), or take the mini DCGAN's own discriminator
+#    (`load_pair(root / "models" / "dcgan_transposed.pth")[1]`), as the transformation model. What
+#    do the probe of section 3 and the table of section 5 become? Is the shipped D especially
+#    good on `dcgan_transposed`, the generator it was trained against?
 # 5. 论文用 1、2、4 类 ProGAN 训练。在迷你基准上模仿它：只用一部分训练照片（`train_per_class`）训练，未见过的生成器上的 AP 随训练数据量怎样变化？这和"训练类别数"是同一个问题吗？
 #    The paper trains on 1, 2 and 4 ProGAN classes. Imitate it on the mini benchmark: train with
 #    part of the training photos (`train_per_class`). How does the unseen-generator AP change with
 #    the amount of training data, and is that the same question as the number of classes?
-# 6. 运行 `benchmarks/lgrad_gradients.py`。为什么批量计算在小 DCGAN 判别器上快一个数量级，而在 CPU 上的 256 StyleGAN 判别器上却没有？
-#    Run `benchmarks/lgrad_gradients.py`. Why does batching win by an order of magnitude with the
-#    small DCGAN discriminator but not with the StyleGAN discriminator at 256 on a CPU?
+# 6. 运行 `benchmarks/lgrad_gradients.py`。为什么批量计算在 64 像素的小判别器上快好几倍，而在 CPU 上的 256 StyleGAN 判别器上却没有？
+#    Run `benchmarks/lgrad_gradients.py`. Why does batching win several times over with a small
+#    64-px discriminator but not with the StyleGAN discriminator at 256 on a CPU?

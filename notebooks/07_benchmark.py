@@ -372,9 +372,10 @@ with pd.option_context("display.max_colwidth", 200):
 # trained weights are cached in `DFDLAB_HOME/zoo/quick`, so a rerun (or the demo at the end)
 # reuses them. **Stand-ins** (named again beside every number): UnivFD runs on a frozen
 # ImageNet EfficientNet-Lite0 instead of CLIP ViT-L/14; LGrad's transformation model is the
-# mini benchmark's own DCGAN discriminator instead of the StyleGAN bedroom D (trained with the
-# generator of the test split's GAN family, `dcgan_transposed`, so that family is unseen by the
-# classifier but not by its D), and its classifier
+# StyleGAN discriminator's architecture at 64 px, trained on the mini train photos against the
+# mini benchmark's DCGAN, instead of the StyleGAN bedroom D (the DCGAN's samples are the test
+# split's GAN family, `dcgan_transposed`, so that family is unseen by the classifier but not by its
+# D), and its classifier
 # is an ImageNet EfficientNet-Lite0 fine-tuned end to end instead of the ImageNet ResNet-50 (whose
 # weights are not available offline; from scratch it does not learn in this budget, lesson 06);
 # CNNDetection's ResNet-50 starts from scratch.
@@ -455,7 +456,7 @@ for name, model in models.items():
     speed[name] = tables[name]["n"].iloc[-1] / (time.perf_counter() - t0)
 
 STAND_IN = {"univfd": "UnivFD recipe on an EfficientNet-Lite0 STAND-IN (not CLIP)",
-            "lgrad": "LGrad recipe, STAND-IN D (mini DCGAN), STAND-IN classifier (EfficientNet-Lite0, ImageNet)",
+            "lgrad": "LGrad recipe, STAND-IN D (mini StyleGAN-architecture D), STAND-IN classifier (EfficientNet-Lite0, ImageNet)",
             "cnndetection": "CNNDetection ResNet-50 from scratch", "npr": "NPR (official network, from scratch)"}
 rows = []
 for name, t in tables.items():
@@ -609,8 +610,8 @@ if cfg.profile == "quick":
     # zoo_npr_minus_cnndetection_ap min +0.162 > 0.1 (margin 0.062); zoo_npr_minus_cnndetection_acc min +0.082
     # > 0.04 (margin 0.042); zoo_npr_jpeg30_drop min 0.085 > 0 (margin 0.085; 0, the claim's sign, because the
     # lesson's NPR is the zoo's seed 100, outside the sweep, and lost only 0.043 here). Shown, not asserted:
-    # zoo_cnndetection_train_ap 0.441-0.607 (near chance); LGrad's and UnivFD's training-generator AP (no v2
-    # sweep of lesson 07's statistic yet: zoo_lgrad_train_ap has one seed, 0.580, in lesson 06's unfinished run).
+    # zoo_cnndetection_train_ap 0.441-0.607 (near chance); LGrad's and UnivFD's training-generator AP (LGrad's
+    # swept with lesson 06, benchmarks/results/quick_claims_v2_06_t1.csv).
     TRAIN_AP_MIN = {"npr": 0.9}  # the others: shown beside the sweep, not asserted
     NPR_MINUS_CNNDETECTION_AP = 0.1
     NPR_MINUS_CNNDETECTION_ACC = 0.04

@@ -163,7 +163,7 @@ if cfg.profile == "quick":
 # hits) at the zoo's seed; NPR and ours over every seed of the settings (`SAME_SEEDS_FOR_ALL = True`
 # trains the other three on those seeds as well, at the cost of their zoo training per seed). **Stand-ins**, as in
 # lesson 07: UnivFD runs on a frozen ImageNet EfficientNet-Lite0 instead of CLIP ViT-L/14; LGrad's
-# transformation model is the mini benchmark's DCGAN discriminator and its classifier an ImageNet
+# transformation model is a StyleGAN-architecture D trained against the mini DCGAN and its classifier an ImageNet
 # EfficientNet-Lite0; CNNDetection's ResNet-50 starts from scratch. `plugins.fair_table` refuses
 # rows whose data, test images or metrics differ.
 
