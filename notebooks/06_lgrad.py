@@ -31,11 +31,10 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline): 38 s once the quick zoo's LGrad and this lesson's two
-# control runs are cached (measured under pytest on a busy 2-core machine). A first run also trains
-# the random-D and identity classifiers of section 6 (measured: 4 min 8 s and 3 min 14 s of wall
-# time on a 2-core machine shared with other jobs), and the zoo's LGrad if no lesson has trained it
-# yet (2 min 39 s, the same machine). Full (one GPU), per step: section 1b,
+# **Runtime**: quick (CPU, offline): under a minute once the quick zoo's LGrad and this lesson's
+# random-D run are cached. A first run trains both (measured under nbval on a 2-core machine shared
+# with two other jobs: the zoo's LGrad 1.5 min, the random-D classifier 2.5 min, the whole lesson
+# 5 min 38 s); `IDENTITY_CONTROL = True` adds a third classifier of about the same cost. Full (one GPU), per step: section 1b,
 # the three published classifiers on the 8 GANs of `eval_test8gan.py` (about 62k test images, each
 # through the StyleGAN D's gradient at 256 px, one image per pass), about 20–40 minutes per
 # checkpoint; the gradient maps and the probes on 400 training images (sections 2–3) a few minutes; the
@@ -643,7 +642,7 @@ else:
 #
 # **中文要点**
 # - 在迷你基准 v2 上，用 StyleGAN 结构的替代判别器做变换模型，LGrad **学会了**它的训练生成器（AP 明显高于 0.5 的随机水平，但低于 NPR 的 0.95 以上），对未见过的生成器也有一部分泛化。
-# - 但是把判别器换成**同结构、随机初始化**的，结果差不多：五个种子里"训练过的 D − 随机 D"有正有负。在这个小实验里，起作用的是判别器的**结构**（原分辨率上的卷积和 LeakyReLU），不是它学到的东西。
+# - 但是把判别器换成**同结构、随机初始化**的，结果差不多："训练过的 D − 随机 D"在未见过的生成器上平均只有约 +0.02 AP，有的种子是负的，比种子之间的波动还小。在这个小实验里，起主要作用的是判别器的**结构**（原分辨率上的卷积和 LeakyReLU），它学到的东西最多只添了一点。
 # - 所以论文的论断（"预训练的变换模型带来泛化"）**没有**被这个快速设置复现；这是关于这个小替代品的结论，不是关于 StyleGAN 卧室判别器的。之前用 DCGAN 判别器时 LGrad 完全学不会（AP≈0.5），原因见第 1 节和第 3 节。
 #
 # The asserts check what this run measures, against thresholds taken from a sweep of the same
@@ -656,13 +655,14 @@ else:
 #   lesson 05 (the classifier reaches validation AP about 0.9; the test photos are harder);
 # - part of it **carries over** to the unseen generators (mean AP above chance on every seed);
 # - a **randomly initialised** D of the same architecture does about as well: the trained minus
-#   random difference on the unseen generators changes sign from seed to seed, so it is asserted
-#   only as an upper bound ("no clear lead"), and printed in whichever direction this run comes out.
+#   random difference on the unseen generators is small (about +0.02 AP on average over the
+#   sweep's seeds, within their spread) and negative on some seeds, so it is asserted only as an
+#   upper bound ("no clear lead"), and printed in whichever direction this run comes out.
 #
-# On this benchmark, then, what LGrad needs from its transformation model is the architecture (a
-# non-linearity at the image's own resolution, section 1), not what the D learned: the paper's
-# claim that the *pretrained* D carries the generalisation is **not** reproduced by this quick
-# setting. That is a statement about a small stand-in trained for 300 steps against a 64-px DCGAN,
+# On this benchmark, then, what LGrad needs from its transformation model is mostly the
+# architecture (a non-linearity at the image's own resolution, section 1); what the D learned adds
+# at most a little: the paper's claim that the *pretrained* D carries the generalisation is
+# **not** reproduced by this quick setting. That is a statement about a small stand-in trained for 300 steps against a 64-px DCGAN,
 # not about the StyleGAN bedroom-256 discriminator, which the full profile scores.
 
 # %%
@@ -691,13 +691,13 @@ if TRAINING:
     if cfg.profile == "quick":
         # Thresholds (the same as benchmarks/quick_claims.py's CLAIMS), each beyond the sweep's worst run, margin
         # beside it. Sweep quick_claims_v2_06_t1.csv (seeds 0-4, 1 thread) and _t2.csv (seeds 0-1, 2 threads):
-        # lgrad_train_ap min 0.713 > 0.65 (margin 0.063); lgrad_random_train_ap min 0.702 > 0.6 (0.102);
-        # lgrad_unseen_ap min 0.657 > 0.6 (0.057); lgrad_trained_minus_random max +0.057 < 0.1 (0.043), range
-        # -0.059..+0.057 (either sign, so no lower bound).
+        # lgrad_train_ap min 0.750 > 0.7 (margin 0.050); lgrad_random_train_ap min 0.725 > 0.65 (0.075);
+        # lgrad_unseen_ap min 0.665 > 0.6 (0.065); lgrad_trained_minus_random max +0.046 < 0.1 (0.054), range
+        # -0.017..+0.046 (either sign, so no lower bound).
         # LGrad learns its training generator (chance is 0.5) ...
-        assert ap[train_gen] > 0.65, f"LGrad's AP on its training generator is {ap[train_gen]:.3f}, not above 0.65"
+        assert ap[train_gen] > 0.7, f"LGrad's AP on its training generator is {ap[train_gen]:.3f}, not above 0.7"
         # ... and so does the same classifier on a random D's gradients ...
-        assert ap_r[train_gen] > 0.6, f"LGrad with a random D: training-generator AP {ap_r[train_gen]:.3f}"
+        assert ap_r[train_gen] > 0.65, f"LGrad with a random D: training-generator AP {ap_r[train_gen]:.3f}"
         # ... part of it carries over to the unseen generators ...
         assert ap[unseen].mean() > 0.6, f"mean unseen AP {ap[unseen].mean():.3f}: nothing carries over"
         # ... and the trained D gives no clear lead over a random one (an upper bound, not a sign).
