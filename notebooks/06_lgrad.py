@@ -32,9 +32,10 @@
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
 # **Runtime**: quick (CPU, offline): under a minute once the quick zoo's LGrad and this lesson's
-# random-D run are cached. A first run trains both (measured under nbval on a 2-core machine shared
-# with two other jobs: the zoo's LGrad 1.5 min, the random-D classifier 2.5 min, the whole lesson
-# 5 min 38 s); `IDENTITY_CONTROL = True` adds a third classifier of about the same cost. Full (one GPU), per step: section 1b,
+# random-D run are cached. A first run trains both (measured under nbval, one thread, 2-core
+# machine: the zoo's LGrad 82 s, the random-D classifier 87 s, the whole lesson about 3.5–4 min;
+# 5 min 38 s with two other jobs on the machine); `IDENTITY_CONTROL = True` adds a third classifier
+# of about the same cost. Full (one GPU), per step: section 1b,
 # the three published classifiers on the 8 GANs of `eval_test8gan.py` (about 62k test images, each
 # through the StyleGAN D's gradient at 256 px, one image per pass), about 20–40 minutes per
 # checkpoint; the gradient maps and the probes on 400 training images (sections 2–3) a few minutes; the
