@@ -619,6 +619,31 @@ def machine() -> str:
     return hw if isinstance(hw, str) else "; ".join(f"{k}={v}" for k, v in dict(hw).items())
 
 
+def committed_summary(names: list[str]) -> int:
+    """The claims over the committed sweeps (``experiments.claim_sweep``: the CSVs under benchmarks/results of
+    this mini benchmark, the newest value per seed and thread count), judged by today's thresholds."""
+    table = experiments.claim_sweep(names).set_index("claim")
+    print(f"{'claim':34s} {'lesson':6s} {'runs':>4s} {'seeds':>11s} {'thr':>4s} {'min':>8s} {'max':>8s} "
+          f"{'assert':>8s} {'margin':>8s}  machine, newest date")
+    margins, lessons = [], set()
+    for name in names:
+        if name not in table.index:
+            print(f"{name:34s} no committed sweep")
+            continue
+        r, c = table.loc[name], CLAIMS[name]
+        margin = c.margin([r["min"], r["max"]])
+        if c.threshold is not None:
+            margins.append(margin)
+            lessons.add(c.lesson)
+        bound = "   shown" if c.threshold is None else f"{'>' if c.above else '<'}{c.threshold:7.4f}"
+        print(f"{name:34s} {c.lesson:6s} {r['runs']:4d} {r['seeds']:>11s} {r['threads']:>4s} {r['min']:8.4f} "
+              f"{r['max']:8.4f} {bound} {margin:+8.4f}  {r['machine']}, {r['date']}")
+    held = sum(m > 0 for m in margins)
+    print(f"claims: {held} of {len(margins)} hold over the committed sweeps, lessons {', '.join(sorted(lessons))} "
+          f"(smallest margin {min(margins, default=math.nan):+.4f})")
+    return 0 if held == len(margins) else 1
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--claims", default=",".join(CLAIMS), help="comma-separated claim names (default: all)")
@@ -627,7 +652,11 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default="/tmp/dfdlab_quick_claims", help="parent of the per-run DFDLAB_HOMEs")
     ap.add_argument("--out", default=None, help="CSV path (default: benchmarks/results/quick_claims_<date>.csv)")
     ap.add_argument("--list", action="store_true", help="list the claims and exit")
+    ap.add_argument("--committed", action="store_true",
+                    help="run nothing: the table and the claims line over the committed sweeps (benchmarks/results)")
     args = ap.parse_args(argv)
+    if args.committed:
+        return committed_summary([n for n in args.claims.split(",") if n])
     if args.list:
         for name, c in CLAIMS.items():
             bound = "(shown, not asserted)" if c.threshold is None else f"{'>' if c.above else '<'} {c.threshold}"
