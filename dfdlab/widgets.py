@@ -188,8 +188,9 @@ class Demo:
         if name not in self._models:
             from .zoo import load_quick, quick_info
 
-            rec = quick_info(name)
-            self._models[name] = (load_quick(name), rec) if rec is not None else (None, None)
+            # the zoo's models trained on the benchmark this demo shows (the default mini benchmark, or ``root``)
+            rec = quick_info(name, root=self.root)
+            self._models[name] = (load_quick(name, root=self.root), rec) if rec is not None else (None, None)
         return self._models[name]
 
     def _score_all(self, img):

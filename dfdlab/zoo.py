@@ -18,6 +18,7 @@ A detector plugin (``dfdlab.plugins``) brings its own entry (its class's ``quick
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import shutil
@@ -112,11 +113,14 @@ def zoo_dir() -> Path:
 
 
 def _mini_tag(root: str | os.PathLike | None) -> str:
-    """``""`` for the default mini benchmark (``build_mini()``), else ``"@mini-<config hash>"`` of ``root``'s build."""
+    """``""`` for the default mini benchmark (``build_mini()``), ``"@mini-<config hash>"`` for another build,
+    ``"@data-<hash of the folder's path>"`` for a folder that is not a mini benchmark (e.g. a replica)."""
     if root is None:
         return ""
-    from .data.mini import build_info, config_hash, mini_config
+    from .data.mini import build_info, config_hash, is_complete, mini_config
 
+    if not is_complete(Path(root)):
+        return "@data-" + hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:10]
     key = build_info(root).get("config_hash")
     return "" if key == config_hash(mini_config()) else f"@mini-{key}"
 

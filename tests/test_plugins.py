@@ -117,7 +117,9 @@ def test_zoo_fair_table_ledger_and_widget_pick_up_the_plugin(plugin_file, replic
             model, info = zoo.train_quick(name, root, seed=seed)
             runs[name][seed] = evaluate(model, sets, progress=False)
         settings[name] = plugins.run_settings(name, info, "replica test sets, every image")
-    assert (zoo.zoo_dir() / NAME / "best.pth").exists() and (zoo.zoo_dir() / f"{NAME}@seed1" / "best.pth").exists()
+    # each (seed, benchmark) has its own folder: the entry's seed and seed 1, both tagged with this replica
+    assert zoo._folder(NAME, 100, root) != zoo._folder(NAME, 1, root) != zoo._folder(NAME, 1)
+    assert (zoo._folder(NAME, 100, root) / "best.pth").exists() and (zoo._folder(NAME, 1, root) / "best.pth").exists()
     assert zoo.train_quick(NAME, root, seed=1)[1]["from_cache"]  # each seed cached on its own
     table = plugins.fair_table(runs, settings, train_generator="biggan")
     assert list(table.index) == [NAME, "npr"] and (table["n seeds"] == 2).all()
@@ -138,8 +140,8 @@ def test_zoo_fair_table_ledger_and_widget_pick_up_the_plugin(plugin_file, replic
     ledger.record(long, "plugin_table", "a plugin beside NPR", data="mini benchmark")
     rows, _ = ledger.gather(results)
     assert set(rows["model"]) == {NAME, "npr"} and (rows["benchmark"] == ledger.MINI).all()
-    # the demo widget lists and scores it from the zoo
-    demo = widgets.Demo(root=None)
+    # the demo widget on this benchmark lists and scores it from the zoo
+    demo = widgets.Demo(root=root)
     assert NAME in demo.names
     img = next((root / "test" / "stargan" / "1_fake").iterdir())
     assert demo.show_path(img) and 0 <= demo.scores[NAME] <= 1 and "EXPERIMENT" in demo.status[NAME]

@@ -9,6 +9,7 @@ from dfdlab.data.mini import config_hash, mini_config
 def _fake_root(path, key):
     path.mkdir()
     (path / "build_info.json").write_text(json.dumps({"config_hash": key}))
+    (path / "manifest.csv").write_text("path\n")
     return path
 
 
@@ -22,3 +23,7 @@ def test_each_mini_benchmark_and_seed_has_its_own_folder(tmp_path):
     # the default build at the entry's own seed is the folder lessons and the widget share
     assert zoo._folder("npr", None, default) == zoo._folder("npr") == zoo.zoo_dir() / "npr"
     assert zoo._folder("npr", 3, jpeg).name == f"npr@seed3@mini-{config_hash(mini_config(jpeg_reals=75))}"
+    # a folder that is not a mini benchmark (a replica, a user's data) is tagged by its path
+    other = tmp_path / "replica"
+    other.mkdir()
+    assert zoo._folder("npr", None, other).name.startswith("npr@data-")
