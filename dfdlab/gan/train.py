@@ -127,7 +127,7 @@ def train_discriminator(D: torch.nn.Module, G: Generator, images: torch.Tensor, 
     """
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    G.eval().requires_grad_(False)
+    G.eval()  # samples under no_grad below: G gets no gradient and is never stepped
     opt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     history = []
     D.train()
