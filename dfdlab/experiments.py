@@ -66,7 +66,7 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
                 seed: int = 0, classifier: str = "resnet50", pretrained: bool = False, lr: float = 5e-4,
                 train_per_class: int | None = None, val_per_class: int | None = None,
                 classes: Sequence[str] | None = None, cache_dir: str | os.PathLike | None = None,
-                method: str = "batched") -> tuple[torch.nn.Module, FitResult]:
+                method: str = "batched", upscale: int = 1) -> tuple[torch.nn.Module, FitResult]:
     """LGrad's classifier on the gradients of ``discriminator``, trained as LGrad ``CNNDetection/train.py``.
 
     ``dfdlab.train.recipe("lgrad")`` (Adam, lr decayed x0.8 every 10 epochs, BCE) with
@@ -78,14 +78,15 @@ def train_lgrad(discriminator: torch.nn.Module, train_root: str | os.PathLike, v
     image of the folders (``classes``: only those class folders), the quick zoo's settings
     (``dfdlab.zoo.train_quick("lgrad")``). ``cache_dir``: the maps are computed once and read back
     in later epochs (:class:`dfdlab.detectors.lgrad.GradientCache`; the same maps); ``method``:
-    :func:`dfdlab.detectors.lgrad.gradient_map`'s (the quick zoo: ``"loop"``). The RNGs are seeded again just before ``fit``: the
+    :func:`dfdlab.detectors.lgrad.gradient_map`'s (the quick zoo: ``"loop"``); ``upscale``: the
+    map's nearest-neighbour enlargement before the classifier (not official; the quick zoo: 2). The RNGs are seeded again just before ``fit``: the
     order (seed, build, reseed) the committed sweep of lesson 06's random-D ablation was measured
     with, before ``fit`` stopped reseeding. Returns the best validation checkpoint loaded, in
     eval mode, and the fit result.
     """
     seed_everything(seed)  # the initial weights are part of the run
     model = build("lgrad", discriminator=discriminator, image_size=image_size, crop_size=crop_size,
-                  classifier=classifier, pretrained=pretrained, cache_dir=cache_dir, method=method)
+                  classifier=classifier, pretrained=pretrained, cache_dir=cache_dir, method=method, upscale=upscale)
     train_set = ForenSynths(train_root, transform=model.transform("train"))
     val_set = ForenSynths(val_root, transform=model.transform("test"))
     if train_per_class or classes:
@@ -106,7 +107,8 @@ def lgrad_zoo_kwargs() -> dict:
     z = QUICK_ZOO["lgrad"]
     b = z["build"]
     return {"image_size": b["image_size"], "crop_size": b["crop_size"], "classifier": b.get("classifier", "resnet50"),
-            "pretrained": b.get("pretrained", False), "method": b.get("method", "batched"), "epochs": z["epochs"],
+            "pretrained": b.get("pretrained", False), "method": b.get("method", "batched"),
+            "upscale": b.get("upscale", 1), "epochs": z["epochs"],
             "batch_size": z["batch_size"], "seed": z["seed"]}
 
 
@@ -124,6 +126,35 @@ def random_discriminator(D: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     if isinstance(D, StyleGANDiscriminator):
         return StyleGANDiscriminator(D.resolution, fmaps_base=D.fmaps_base, fmaps_max=D.fmaps_max)
     return Discriminator(**D.config())
+
+
+def log_spectrum(t: torch.Tensor) -> torch.Tensor:
+    """``log(1 + |FFT2|)`` of each image's channels after removing their mean (frequency 0 at [0, 0])."""
+    t = t.float()
+    return torch.fft.fft2(t - t.mean(dim=(2, 3), keepdim=True)).abs().log1p()
+
+
+def spectrum_features(t: torch.Tensor, pool: int = 4):
+    """Lesson 06's probe features: the log-amplitude spectrum, average-pooled ``pool`` x ``pool``, one row per image.
+
+    Shift-invariant (an amplitude spectrum), like the classifier's random crops, so a probe on it
+    sees periodic up-sampling traces wherever they sit in the image.
+    """
+    return torch.nn.functional.avg_pool2d(log_spectrum(t), pool).flatten(1).numpy()
+
+
+def spectrum_probe_ap(train: torch.Tensor, y_train, val: torch.Tensor, y_val) -> float:
+    """Validation AP of a linear probe (standardised logistic regression, C 0.1) on :func:`spectrum_features`.
+
+    Lesson 06's "is there something to learn" check, run on images or on their gradient maps.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+
+    f_tr, f_va = spectrum_features(train), spectrum_features(val)
+    mu, sd = f_tr.mean(0), f_tr.std(0) + 1e-6
+    probe = LogisticRegression(C=0.1, max_iter=2000).fit((f_tr - mu) / sd, y_train)
+    return float(average_precision_score(y_val, probe.decision_function((f_va - mu) / sd)))
 
 
 def test_subsets(model: torch.nn.Module, test_root: str | os.PathLike, per_label: int | None,
@@ -252,4 +283,5 @@ def val_threshold(y_true, y_score) -> float:
 
 __all__ = ["BLUR_SIGMAS", "JPEG_QUALITIES", "claim_sweep", "format_conditions", "format_tables", "resize_by",
            "val_threshold", "sweep_caption", "mean_ap_by_condition", "npr_conditions", "npr_robustness",
-           "lgrad_zoo_kwargs", "random_discriminator", "test_subsets", "train_lgrad", "train_npr"]
+           "lgrad_zoo_kwargs", "log_spectrum", "random_discriminator", "spectrum_features",
+           "spectrum_probe_ap", "test_subsets", "train_lgrad", "train_npr"]

@@ -844,6 +844,13 @@ class LGrad(Detector):
         cache_dir: optional on-disk :class:`GradientCache` (useful over many epochs).
         method, chunk_size: passed to :func:`gradient_map`.
         resize_filter: ``"bilinear"`` (PyTorch ``gen_imggrad.py``) or ``"pil-default"`` (TF path).
+        upscale: ``1`` (the official pipeline) or an integer ``k``: the cropped, normalised
+            gradient map is enlarged ``k`` times by nearest neighbour (every value kept, each
+            as a ``k x k`` block) before the classifier. Not in the paper: the quick profile's
+            64 px maps would otherwise meet the classifier's stride-2 stem at their own pixel
+            pitch, which halves them before any non-linearity and loses a 2-pixel trace (the
+            same failure as a stride-2 first layer in the transformation model). At the
+            paper's 256 px the official ``1`` applies.
 
     The state dict holds the classifier only, with the official key names (``conv1.weight``
     ... ``fc.bias``, 320 entries): the transformation model is fixed and never trained, and
@@ -859,7 +866,7 @@ class LGrad(Detector):
     def __init__(self, discriminator=None, pretrained: bool = False, image_size: int | None = None,
                  crop_size: int | None = None, quantize: bool = True, cache_dir=None,
                  method: str = "batched", chunk_size: int | None = None, resize_filter: str = "bilinear",
-                 init_gain: float = 0.02, classifier: str = "resnet50"):
+                 init_gain: float = 0.02, classifier: str = "resnet50", upscale: int = 1):
         super().__init__()
         D, self.transformation_model = _resolve_discriminator(discriminator, image_size or 256)
         object.__setattr__(self, "discriminator", D)  # outside the state dict (see class doc)
@@ -870,6 +877,9 @@ class LGrad(Detector):
         self.crop_size = int(crop_size or self.image_size * 7 // 8)
         self.quantize, self.method, self.chunk_size = quantize, method, chunk_size
         self.resize_filter = resize_filter
+        if int(upscale) != upscale or upscale < 1:
+            raise ValueError(f"upscale={upscale!r}: a whole number >= 1 (1: the official pipeline)")
+        self.upscale = int(upscale)
         if classifier not in ("resnet50", "efficientnet_lite0"):
             raise ValueError(f"classifier={classifier!r}; use 'resnet50' (the paper's) or 'efficientnet_lite0' "
                              "(the quick profile's ImageNet stand-in)")
@@ -908,7 +918,8 @@ class LGrad(Detector):
 
     def extra_repr(self) -> str:
         return (f"{super().extra_repr()}, transformation_model={self.transformation_model!r}, "
-                f"classifier_init={self.classifier_init!r}, image_size={self.image_size}, crop_size={self.crop_size}")
+                f"classifier_init={self.classifier_init!r}, image_size={self.image_size}, crop_size={self.crop_size}"
+                + (f", upscale={self.upscale}" if self.upscale != 1 else ""))
 
     # -- stage 1: image -> gradient map -------------------------------------------------
     def gradients(self, x: torch.Tensor) -> torch.Tensor:
@@ -938,6 +949,7 @@ class LGrad(Detector):
         Mirrors ``dfdlab.data.transforms.lgrad_train`` / ``lgrad_val`` / ``lgrad_test`` on the
         PNGs: train ``RandomCrop(crop_size)`` + ``RandomHorizontalFlip`` (per image, torch RNG);
         under ``evaluating("val")`` ``CenterCrop(crop_size)``; otherwise (the test) the full map.
+        Then, when ``upscale`` > 1 (not official; see the class doc), the nearest-neighbour enlargement.
         """
         t = g.to(torch.float32).div(255)
         if not self.training and self._eval_split == "val":
@@ -955,7 +967,10 @@ class LGrad(Detector):
                 ti = t[i, :, tops[i]:tops[i] + c, lefts[i]:lefts[i] + c]
                 crops.append(ti.flip(-1) if flips[i] else ti)
             t = torch.stack(crops)
-        return (t - self._mean) / self._std
+        t = (t - self._mean) / self._std
+        if self.upscale > 1:
+            t = torch.nn.functional.interpolate(t, scale_factor=self.upscale, mode="nearest")
+        return t
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled classifier feature of the gradient image of ``x`` (ResNet-50: 2048-d; stand-in: 1280-d)."""
@@ -971,7 +986,8 @@ class LGrad(Detector):
 
     def summary(self) -> str:
         return (f"LGrad: gradients of {self.transformation_model} at {self.image_size}x{self.image_size}, "
-                f"classifier: {self.classifier_init}")
+                + (f"enlarged {self.upscale}x (nearest) for the classifier, " if self.upscale != 1 else "")
+                + f"classifier: {self.classifier_init}")
 
     def preprocessing(self, split: str, benchmark: str | None, augment: Mapping | None) -> Preprocessing:
         """The discriminator's input (``lgrad_discriminator_input``), the same for every split and benchmark.
@@ -990,20 +1006,21 @@ class LGrad(Detector):
         how = "bilinear" if self.resize_filter == "bilinear" else "PIL default filter"
         resize = f"Resize(({size},{size})) {how}, for the discriminator"
         norm = "[-1, 1] (mean/std 0.5) into D; ImageNet mean/std on the gradient map"
+        up = f", then enlarged {self.upscale}x by nearest neighbour (not official)" if self.upscale > 1 else ""
         if split == "train":
             return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
-                                 f"RandomCrop({self.crop_size}) + horizontal flip of the gradient map", norm,
+                                 f"RandomCrop({self.crop_size}) + horizontal flip of the gradient map{up}", norm,
                                  f"{size}x{size}", "none",
                                  "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/data/datasets.py (isTrain)")
         if split == "val":
             return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
                                  f"CenterCrop({self.crop_size}) of the gradient map (in forward, under "
-                                 "evaluating('val'))", norm, f"{size}x{size}", "none",
+                                 f"evaluating('val')){up}", norm, f"{size}x{size}", "none",
                                  "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/train.py val_opt "
                                  "(no_resize=False, no_crop=False)")
         source = "LGrad img2gad_pytorch/gen_imggrad.py + CNNDetection/eval_test8gan.py (no_resize, no_crop)"
         return Preprocessing(T.lgrad_discriminator_input(size, filter=self.resize_filter), resize,
-                             f"none (the full {size}x{size} gradient map)", norm, f"{size}x{size}", "none", source)
+                             f"none (the full {size}x{size} gradient map){up}", norm, f"{size}x{size}", "none", source)
 
     @classmethod
     def convert_state_dict(cls, sd: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
