@@ -47,9 +47,9 @@ printed, so a shared machine's load hits both sides alike. The summary gives the
 wall-time ratio and the ratio of process CPU seconds (with one thread the latter moves
 less under other jobs' load).
 
-What to expect on a CPU: with the small D the official way is dominated by per-image
-overhead (a forward/backward per image, PNG encode and decode) and batching wins by an
-order of magnitude; with the StyleGAN D at 256 its ~23 GMAC of convolutions per image
+What to expect on a CPU: in the quick setting the loop path saves only the PNG encode and
+decode (about 1.1x), and batching does not pay (about 0.8x): even the 64 px D's
+convolutions outweigh the per-image overhead; with the StyleGAN D at 256 its ~23 GMAC of convolutions per image
 (forward, and about as much again backward) dominate both paths. oneDNN already runs
 them near the core's peak at batch 1, and any other rounding of a pre-activation within
 ~1e-7 of 0 flips its LeakyReLU slope and moves the gradient around it by several levels,
