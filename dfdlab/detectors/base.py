@@ -1,9 +1,8 @@
 """The detector interface and the registry (strict checkpoint loading: ``dfdlab.checkpoints``).
 
-Modelled on DeepfakeBench's single detector interface with a registry decorator and on
-timm/open_clip's strict loading whose errors say which keys were missing or unexpected
-(and, unlike SIDBench or AIGCDetectBenchmark, never ``strict=False`` nor a bare
-``except`` around ``load_state_dict``: a partial load must fail loudly).
+One detector interface with a registry decorator, and timm/open_clip-style strict loading
+whose errors say which keys were missing or unexpected. No loader here passes
+``strict=False`` or wraps ``load_state_dict`` in a bare ``except``: a partial load must fail loudly.
 
 Every detector is an ``nn.Module`` whose ``forward(x)`` returns one logit per image
 (shape ``[N]``); ``sigmoid(logit)`` is the fake probability and ``> 0.5`` decides "fake",
