@@ -29,14 +29,19 @@ reproduce: $(STAMP)
 rehearse: $(STAMP)
 	$(BIN)/python -m dfdlab.reproduce --rehearse --out build/rehearsal
 
+# Tests and lessons in TEST_JOBS pytest-xdist workers (whole files each, the cores split between them;
+# tests/conftest.py); `make test TEST_JOBS=0` runs them in this process, one after another.
+TEST_JOBS ?= 2
+XDIST     := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadscope --no-loadscope-reorder)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(XDIST) tests
 
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest notebooks
+	$(BIN)/python -m pytest $(XDIST) notebooks
 
 # Style and correctness checks on the package, tests, benchmarks and the lessons' text sources.
 lint: $(STAMP)

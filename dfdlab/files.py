@@ -1,15 +1,20 @@
-"""Atomic writes and checksums: a crash never leaves a half-written file behind."""
+"""Atomic writes, cache locks and checksums: a crash never leaves a half-written file behind,
+and two processes never build the same cache entry at once."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
 import torch
+from filelock import FileLock, Timeout
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -48,6 +53,28 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
     with atomic_open(path, "wb") as f:
         torch.save(obj, f)
     return Path(path)
+
+
+@contextlib.contextmanager
+def cache_lock(entry: str | os.PathLike) -> Iterator[None]:
+    """Hold an inter-process lock on the cache entry ``entry`` (a folder or file, existing or not).
+
+    Whoever takes it first builds the entry; another process (a second notebook, a parallel
+    ``make test`` worker) waits, logs that it does, then finds the entry finished. The lock
+    file ``.<name>.lock`` sits beside the entry.
+    """
+    entry = Path(entry)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(entry.parent / f".{entry.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("%s is being built by another process; waiting for it", entry)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

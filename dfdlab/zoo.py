@@ -30,7 +30,7 @@ from .config import home
 from .data import ForenSynths, build_mini
 from .data.mini_generators import STYLEGAN_D_WEIGHTS, load_stylegan_d
 from .features import LinearProbe, extract_features
-from .files import atomic_torch_save, atomic_write_text, sha256sum
+from .files import atomic_torch_save, atomic_write_text, cache_lock, sha256sum
 from .gan import load_pair
 from .health import hardware
 from .runtime import seed_everything
@@ -193,10 +193,16 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
         want["discriminator_sha256"] = sha256sum(STYLEGAN_D_WEIGHTS)
     if cfg.get("plugin_sha256"):  # a plugin's entry: an edit of its file retrains
         want["plugin_sha256"] = cfg["plugin_sha256"]
+    out = _folder(name, cfg["seed"], root)
+    with cache_lock(out):  # a second process (another lesson, a parallel test worker) waits, then loads it
+        return _train_locked(name, cfg, root, out, want, force, progress)
+
+
+def _train_locked(name: str, cfg: dict, root: Path, out: Path, want: dict, force: bool, progress: bool):
+    """:func:`train_quick` under its cache lock: load the entry if its settings match, else train it."""
     rec = quick_info(name, cfg["seed"], root)
     if rec is not None and not force and all(rec.get(k) == v for k, v in want.items()):
         return load_quick(name, cfg["seed"], root), {**rec, "from_cache": True}
-    out = _folder(name, cfg["seed"], root)
     if out.exists():
         shutil.rmtree(out)
     seed_everything(cfg["seed"])  # before building: the initial weights are part of the run

@@ -14,6 +14,42 @@ UFD_FC = SHARED / "weights" / "ufd_fc_weights.pth"
 SESSION_HOME = os.environ.get("DFDLAB_HOME")
 
 
+#: Lessons by cold runtime under ``make test`` (longest first); the others follow in file order. xdist
+#: (``--dist loadscope --no-loadscope-reorder``) hands out whole files in collection order, so the long ones
+#: start first and the short files fill the other worker's time.
+LONGEST_FIRST = ("06_lgrad", "09_improve", "07_benchmark", "05_npr", "02_attention", "03_clip")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, split the cores between the workers (and the lesson kernels they start).
+
+    Two workers with two torch threads each on a 2-core machine contend and run several times
+    slower; an ``OMP_NUM_THREADS`` the caller set is kept.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # inherited by the nbval kernels
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist: lessons first, the longest first (:data:`LONGEST_FIRST`), then the unit tests."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # one process: unit tests first, they fail fastest
+
+    def rank(item) -> tuple[int, int]:
+        path = Path(str(item.path))
+        if path.suffix != ".ipynb":
+            return (1, 0)
+        stem = path.stem
+        return (0, LONGEST_FIRST.index(stem) if stem in LONGEST_FIRST else len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the cells of a lesson, and files of equal rank, keep their order
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Each test gets an empty DFDLAB_HOME unless it asks for the session one (``mini_root``)."""
@@ -64,7 +100,8 @@ def photos() -> dict:
 def mini_root() -> Path:
     """The quick mini benchmark, built once per session in the session's DFDLAB_HOME.
 
-    The lessons (run later by nbval in the same session) find it there as a cache hit.
+    The lessons find it there as a cache hit (or, under pytest-xdist, wait on its cache lock
+    while the other worker builds it).
     """
     import dfdlab.data
 

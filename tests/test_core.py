@@ -91,6 +91,22 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     assert target.stat().st_mode & 0o044, "readable by others, like a plain open() would make it"
 
 
+def test_cache_lock_makes_a_second_process_wait_and_says_so(tmp_path):
+    entry = tmp_path / "mini" / "abc123"
+    script = ("import sys, time; from dfdlab import files\n"
+              f"with files.cache_lock({str(entry)!r}):\n"
+              "    print('got it', flush=True)\n")
+    with files.cache_lock(entry):
+        other = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            other.wait(timeout=3)  # blocked while this process holds the entry
+    out, err = other.communicate(timeout=60)
+    assert other.returncode == 0 and out == "got it\n"
+    assert f"{entry} is being built by another process; waiting for it" in err
+    assert not entry.exists(), "the lock file sits beside the entry, not in it"
+
+
 # --- asset hub ------------------------------------------------------------------------
 
 def _register(monkeypatch, **kw) -> hub.Asset:

@@ -74,7 +74,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..config import home
-from ..files import atomic_torch_save
+from ..files import atomic_torch_save, cache_lock
 from ..gan import (
     AutoEncoder,
     Discriminator,
@@ -333,6 +333,13 @@ def build_mini(root=None, seed: int = 0, preset: str = "quick", photos_dir=None,
         workers = max(1, min(2, os.cpu_count() or 1))
     key = config_hash(cfg)
     root = Path(root).expanduser() if root is not None else home() / "mini" / key
+    with cache_lock(root):  # a second process waits here, then finds the finished build
+        return _build_locked(root, cfg, key, progress, threads, workers, force)
+
+
+def _build_locked(root: Path, cfg: dict, key: str, progress: bool, threads: int | None, workers: int,
+                  force: bool) -> Path:
+    """:func:`build_mini` under its cache lock: return a finished build, else build into a temporary folder."""
     if is_complete(root) and not force:
         info = json.loads((root / "build_info.json").read_text())
         if info.get("config_hash") != key:
