@@ -128,15 +128,15 @@ else:
 # ## 3 · The format shortcut: NPR trained with JPEG reals and PNG fakes
 #
 # **中文要点**
-# - 训练两个 NPR：一个在 JPEG 真图 + PNG 假图的变体上训练（新训练），一个是快速模型库里在全 PNG 数据上训练的 NPR；网络、配方、轮数、批大小、种子完全相同，唯一的区别是训练真图的格式。
+# - 两个 NPR：一个是快速模型库的 NPR 条目在 JPEG 真图 + PNG 假图的变体上训练（`zoo.train_quick("npr", jroot)`，缓存在条目旁边），一个是快速模型库里在全 PNG 数据上训练的 NPR；网络、配方、轮数、批大小、种子完全相同，唯一的区别是训练真图的格式。
 # - 四种测试：格式混淆（真图 JPEG、假图 PNG，和训练时一样）、全 PNG、全 JPEG，以及"只有格式不同"（同一批真实图片的 PNG 版当作 1、JPEG 版当作 0）：最后一项的 AP 高于 0.5，说明单凭格式就能推动分数。
 # - 这里用 NPR（不用 CNNDetection）：在 v2 迷你基准上，快速模型库的 CNNDetection 在这个预算下几乎学不会训练生成器（下面打印种子扫描），而且它的配方本身就带 50% 的随机 JPEG 增强（对两类都做），这本身就是一种格式对齐。
 #
 # Two NPRs with the network, recipe, epochs, batch size and seed of the quick zoo
 # (`dfdlab.zoo.QUICK_ZOO["npr"]`), which differ only in the format of their training reals: one
-# trained here on the JPEG-reals variant (`dfdlab.experiments.train_npr`, the function lesson 05
-# trains with), the other the zoo's NPR trained on all-PNG data (`dfdlab.zoo.train_quick("npr")`,
-# shared with lessons 05, 07 and 09). We use NPR rather than CNNDetection: CNNDetection's recipe
+# the zoo's NPR entry trained on the JPEG-reals variant (`dfdlab.zoo.train_quick("npr", jroot)`, cached
+# beside the entry as `npr@mini-<the variant's config hash>`), the other the zoo's NPR trained on all-PNG
+# data (`dfdlab.zoo.train_quick("npr")`, shared with lessons 05, 07 and 09). We use NPR rather than CNNDetection: CNNDetection's recipe
 # already trains with random JPEG on half of *both* classes (a format alignment of its own), and its
 # quick-zoo model hardly learns its training generator on the v2 mini benchmark (the committed sweep,
 # printed below), so it has no trace for the format to compete with.
@@ -146,11 +146,10 @@ if cfg.profile == "quick":
     z = zoo.QUICK_ZOO["npr"]
     t = time.time()
     png_model, png_info = zoo.train_quick("npr", root)
-    jpeg_model, jpeg_fit = experiments.train_npr(
-        "npr", jroot / "train", jroot / "val", ["photos"], z["build"]["load_size"], z["build"]["crop_size"],
-        z["epochs"], z["batch_size"], dfdlab.home() / "runs" / "08_shortcuts" / f"npr_jpeg_reals{Q}", seed=z["seed"])
-    print(f"zoo NPR (all PNG): {'cached' if png_info['from_cache'] else 'trained'}; NPR on JPEG reals: best epoch "
-          f"{jpeg_fit.best_epoch} of {len(jpeg_fit.history)} (seed {z['seed']}, {z['epochs']} epochs, batch "
+    jpeg_model, jpeg_info = zoo.train_quick("npr", jroot)  # the same entry on the variant: cached beside it
+    print(f"zoo NPR (all PNG): {'cached' if png_info['from_cache'] else 'trained'}; NPR on JPEG reals: "
+          f"{'cached' if jpeg_info['from_cache'] else 'trained'}, best epoch "
+          f"{jpeg_info['best_epoch']} of {jpeg_info['epochs_run']} (seed {z['seed']}, {z['epochs']} epochs, batch "
           f"{z['batch_size']}); {time.time() - t:.0f} s")
     MODELS = {f"trained on JPEG-{Q} reals": jpeg_model, "trained on PNG (zoo)": png_model}
     cnn = experiments.claim_sweep(["zoo_cnndetection_train_ap"])
