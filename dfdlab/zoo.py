@@ -34,7 +34,7 @@ from .files import atomic_torch_save, atomic_write_text, cache_lock, sha256sum
 from .gan import load_pair
 from .health import hardware
 from .runtime import seed_everything
-from .train import fit, recipe
+from .train import _rng_state, _set_rng_state, fit, recipe
 
 #: Detector name -> its quick-profile settings. ``build``: the detector's keyword arguments;
 #: ``epochs``/``batch_size`` override the recipe (the only change from the paper's settings);
@@ -211,8 +211,13 @@ def _train_locked(name: str, cfg: dict, root: Path, out: Path, want: dict, force
     t0 = time.perf_counter()
     if cfg.get("features"):
         # A frozen backbone: features of the deterministic test pipeline, cached once, then the head.
+        # A feature-cache miss draws DataLoader seeds from the global RNGs; restoring them keeps the
+        # head's init the same whether the cache was warm or cold (else the checkpoint depends on
+        # which lesson or test ran first).
+        rng = _rng_state()
         train_fs = extract_features(model, ForenSynths(root / "train"), progress=progress)
         val_fs = extract_features(model, ForenSynths(root / "val"), progress=progress)
+        _set_rng_state(rng)
         result = fit(LinearProbe(model.feature_dim), train_fs.dataset(), val_fs.dataset(), r, out / "run",
                      progress=progress, keep="best", val_pipeline="test")
     else:
