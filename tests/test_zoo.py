@@ -27,3 +27,12 @@ def test_each_mini_benchmark_and_seed_has_its_own_folder(tmp_path):
     other = tmp_path / "replica"
     other.mkdir()
     assert zoo._folder("npr", None, other).name.startswith("npr@data-")
+
+
+def test_univfd_probe_is_the_same_whether_the_feature_cache_is_cold_or_warm(mini_root):
+    """A cold feature cache must not change the probe (it once drew DataLoader seeds before the head's init,
+    so lesson 04's numbers depended on which notebook or test trained the zoo's UnivFD first)."""
+    _, cold = zoo.train_quick("univfd", mini_root)  # this test's DFDLAB_HOME is empty: features extracted here
+    _, warm = zoo.train_quick("univfd", mini_root, force=True)  # features from the cache
+    assert not cold["from_cache"] and not warm["from_cache"]
+    assert cold["checkpoint_sha256"] == warm["checkpoint_sha256"], (cold["best_epoch"], warm["best_epoch"])
