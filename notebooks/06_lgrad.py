@@ -689,11 +689,11 @@ if TRAINING:
         display(sweep.set_index("statistic")[["this run", "mean", "sd", "min", "max"]].round(3))
     if cfg.profile == "quick":
         # Thresholds (the same as benchmarks/quick_claims.py's CLAIMS), each beyond the sweep's worst run, margin
-        # beside it. Sweep quick_claims_v2_06_up2_t1*.csv (seeds 0-6, 1 thread) and _up2_t2.csv (seeds 0-1,
-        # 2 threads), the map enlarged 2x: lgrad_train_ap min 0.863 > 0.8 (margin 0.063; 7 of 9 runs >= 0.9);
-        # lgrad_random_train_ap min 0.858 > 0.8 (0.058); lgrad_unseen_ap min 0.722 > 0.65 (0.072);
-        # lgrad_trained_minus_random max +0.059 < 0.1 (0.041), range -0.028..+0.059 (either sign, so no lower bound).
-        # A lesson run at two threads outside the sweep: 0.870, 0.839, 0.721, -0.024.
+        # beside it. Sweep quick_claims_v2_06_cl_t1*.csv (seeds 0-6, 1 thread, classifier channels-last) and
+        # _up2_t2.csv (seeds 0-1, 2 threads), the map enlarged 2x: lgrad_train_ap min 0.870 > 0.8 (margin 0.070;
+        # 6 of 9 runs >= 0.9); lgrad_random_train_ap min 0.832 > 0.8 (0.032); lgrad_unseen_ap min 0.739 > 0.65
+        # (0.089); lgrad_trained_minus_random max +0.054 < 0.1 (0.046), range -0.055..+0.054 (either sign, so no
+        # lower bound). A lesson run at two threads outside the sweep: 0.870, 0.839, 0.721, -0.024.
         # LGrad learns its training generator (chance is 0.5) ...
         assert ap[train_gen] > 0.8, f"LGrad's AP on its training generator is {ap[train_gen]:.3f}, not above 0.8"
         # ... and so does the same classifier on a random D's gradients ...

