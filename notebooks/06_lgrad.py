@@ -31,9 +31,11 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline): about 1.6 min once the quick zoo's LGrad and this lesson's
-# random-D run are cached. A first run trains both (measured under nbval, two threads, an otherwise
-# idle 2-core machine: the zoo's LGrad 94 s, the whole lesson 4.4 min; the classifier reads the
+# **Runtime**: quick (CPU, offline): about 2.5 min (nbval, one thread) once the gradient maps, the
+# quick zoo's LGrad and this lesson's random-D run are cached. A first run computes 6,000 gradient
+# maps (3,000 per D: train, val and 100 + 100 test images per generator) and trains both classifiers
+# (measured under nbval on the 2-core machine: 7.3 min at two threads, the zoo's LGrad 145 s of it;
+# 11.7 min at one thread; an earlier, faster day read 4.4 min at two threads; the classifier reads the
 # map enlarged 2×, which doubles its cost); `IDENTITY_CONTROL = True` adds a third classifier
 # of about the same cost. Full (one GPU), per step: section 1b,
 # the three published classifiers on the 8 GANs of `eval_test8gan.py` (about 62k test images, each
