@@ -155,8 +155,11 @@ def load_quick(name: str, seed: int | None = None, root: str | os.PathLike | Non
     rec = quick_info(name, seed, root)
     if rec is None:
         return None
-    model = detectors.build(QUICK_ZOO.get(name, {}).get("detector", name),
-                            **_zoo_kwargs(rec, Path(rec.get("mini_root", "."))))
+    entry = QUICK_ZOO.get(name, {})
+    # The record holds the settings that decide the weights; the map cache (which changes none) is the entry's.
+    model = detectors.build(entry.get("detector", name),
+                            **_zoo_kwargs({**rec, "gradient_cache": entry.get("gradient_cache")},
+                                          Path(rec.get("mini_root", "."))))
     detectors.load_checkpoint(model, _folder(name, seed, root) / "best.pth")
     return model.eval()
 

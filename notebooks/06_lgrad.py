@@ -31,12 +31,13 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline): about 2.5 min (nbval, one thread) once the gradient maps, the
+# **Runtime**: quick (CPU, offline): about 1.1 min (nbval, one thread) once the gradient maps, the
 # quick zoo's LGrad and this lesson's random-D run are cached. A first run computes 6,000 gradient
-# maps (3,000 per D: train, val and 100 + 100 test images per generator) and trains both classifiers
-# (measured under nbval on the 2-core machine: 7.3 min at two threads, the zoo's LGrad 145 s of it;
-# 11.7 min at one thread; an earlier, faster day read 4.4 min at two threads; the classifier reads the
-# map enlarged 2×, which doubles its cost); `IDENTITY_CONTROL = True` adds a third classifier
+# maps (3,000 per D: train, val and 100 + 100 test images per generator; each map once, shared by the
+# probe, the classifiers and lessons 07 and 09) and trains both classifiers (measured under nbval on
+# the 2-core machine: 6.8 min at two threads, the zoo's LGrad 122 s of it; 10.0 min at one thread; an
+# earlier, faster day read 4.4 min at two threads; the classifier reads the map enlarged 2×, which
+# doubles its cost); `IDENTITY_CONTROL = True` adds a third classifier
 # of about the same cost. Full (one GPU), per step: section 1b,
 # the three published classifiers on the 8 GANs of `eval_test8gan.py` (about 62k test images, each
 # through the StyleGAN D's gradient at 256 px, one image per pass), about 20–40 minutes per
@@ -433,15 +434,19 @@ else:
 if HAVE_TRAIN:
     from sklearn.metrics import average_precision_score
 
+    from dfdlab.detectors.lgrad import GradientCache
     from dfdlab.experiments import log_spectrum, spectrum_probe_ap
+
+    # The maps the classifiers below train on, through the same on-disk cache (computed once for both)
+    map_cache = {k: GradientCache(dfdlab.home() / "cache" / "lgrad", d, cfg.method)
+                 for k, d in (("trained D", D), ("random D", D_random))}
 
 
     def split_data(folder, n_per_class):
         ds = per_label_subset(ForenSynths(folder, transform=tf), n_per_class, classes)
         xs, ys = zip(*(ds[i] for i in range(len(ds))), strict=True)
         x = torch.stack(xs)
-        return {"images": x, "trained D": gradient_map(D, x, quantize=True, method=cfg.method),
-                "random D": gradient_map(D_random, x, quantize=True, method=cfg.method)}, np.array(ys)
+        return {"images": x, **{k: c.maps(x) for k, c in map_cache.items()}}, np.array(ys)
 
 
     tr, y_tr = split_data(train_root, cfg.probe_per_class)

@@ -36,3 +36,35 @@ def test_univfd_probe_is_the_same_whether_the_feature_cache_is_cold_or_warm(mini
     _, warm = zoo.train_quick("univfd", mini_root, force=True)  # features from the cache
     assert not cold["from_cache"] and not warm["from_cache"]
     assert cold["checkpoint_sha256"] == warm["checkpoint_sha256"], (cold["best_epoch"], warm["best_epoch"])
+
+
+def test_a_cached_lgrad_keeps_its_gradient_map_cache(tmp_path):
+    """The zoo's LGrad read back from the zoo keeps ``gradient_cache`` (lessons 06, 07 and 09 evaluate it on the
+    same test images: without the cache each recomputed ~2,000 maps), and the maps equal the computed ones."""
+    import torch
+
+    from dfdlab import detectors
+    from dfdlab.config import home as dfdlab_home
+    from dfdlab.detectors.lgrad import GradientCache, gradient_map
+
+    root = _fake_root(tmp_path / "data", "not-a-mini-build")
+    entry = zoo.QUICK_ZOO["lgrad"]
+    model = detectors.build("lgrad", **zoo._zoo_kwargs(entry, root))
+    folder = zoo._folder("lgrad", None, root)
+    folder.mkdir(parents=True)
+    torch.save(model.state_dict(), folder / "best.pth")
+    (folder / "info.json").write_text(json.dumps({"build": entry["build"], "discriminator": entry["discriminator"],
+                                                  "mini_root": str(root)}))
+    loaded = zoo.load_quick("lgrad", root=root)
+    assert loaded.cache is not None and loaded.cache.method == entry["build"]["method"]
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    assert torch.equal(loaded.gradients(x), gradient_map(loaded.discriminator, x, quantize=True, method="loop"))
+    assert (loaded.cache.hits, loaded.cache.misses) == (0, 2)
+    # the same maps through another cache object of the same D and method: read back, not recomputed
+    again = GradientCache(dfdlab_home() / "cache" / "lgrad", loaded.discriminator, "loop")
+    assert torch.equal(again.maps(x), loaded.gradients(x)) and (again.hits, again.misses) == (2, 0)
+    # another method rounds differently: its own folder, so a "loop" map is never served for it
+    other = GradientCache(dfdlab_home() / "cache" / "lgrad", loaded.discriminator, "hybrid")
+    assert other.root != again.root
+    other.maps(x)
+    assert (other.hits, other.misses) == (0, 2)

