@@ -22,6 +22,10 @@
 # %% [markdown]
 # ## 1 · The environment
 #
+# **中文要点**
+# - `dfdlab.doctor()` 不联网，列出 Python、torch、CPU/GPU、线程数，以及每个权重和数据集在不在。
+# - quick 配置下缺权重是正常的：每一行都写了在家里怎样取得它（`dfdlab assets --fetch NAME`）。
+#
 # `doctor()` never needs the network. Missing weights are normal in the quick profile: each line says how to get one.
 
 # %%
@@ -31,6 +35,10 @@ report = dfdlab.doctor()
 
 # %% [markdown]
 # ## 2 · Two profiles, one code path
+#
+# **中文要点**
+# - 每课开头都把两种设置并排写出：quick（CPU、内置迷你数据集、几分钟）和 full（论文设置、GPU、公开数据和权重）。
+# - 配置只改变尺寸、轮数和数据/权重的来源，从不改变方法；用 `DFDLAB_PROFILE=full` 切换。
 #
 # Every lesson starts like the cell below: both settings side by side, the active one picked
 # from `DFDLAB_PROFILE`. The profile changes sizes, epochs and the data/weights source, never
@@ -45,6 +53,11 @@ print("\nactive profile:", cfg.profile, "| DFDLAB_HOME =", dfdlab.home(), "| DFD
 
 # %% [markdown]
 # ## 3 · The benchmark layout
+#
+# **中文要点**
+# - 三篇论文都沿用 CNNDetection 的 ForenSynths 目录结构：`0_real` 是真图（标签 0），`1_fake` 是假图（标签 1）。
+# - 一个生成器下有多个类别（如 ProGAN 的 20 个 LSUN 类）时合并计算，每个生成器只出一个 AP。
+# - `check_layout` 在评测之前找出缺文件夹、多余文件这类错误，并指出是哪一个文件。
 #
 # CNNDetection's ForenSynths fixed the layout all three papers use, and `torchvision`'s
 # `ImageFolder` turns its sorted folder names into labels: `0_real` → 0, `1_fake` → 1.
@@ -86,6 +99,12 @@ assert not layout.ok  # both mistakes are reported
 
 # %% [markdown]
 # ## 4 · The metrics, on a toy detector
+#
+# **中文要点**
+# - AP 只看分数的**排序**；准确率还要求分数落在 0.5 的正确一侧（严格的 `>`）；r_acc / f_acc 是真图、假图各自的准确率。
+# - oracle 准确率是看过标签之后选的最佳阈值，只是上界。
+# - 一个排序完美但"胆小"的检测器可以 AP = 1.0、准确率只有 0.5：论文表格里未见过的生成器正是这种情形。
+# - 多个生成器的平均是**不加权**的：小测试集和大测试集一样重。
 #
 # All three papers score with the same few lines of CNNDetection's `validate.py`:
 # `y_score = sigmoid(logit)`; **AP** = `sklearn.metrics.average_precision_score(y_true, y_score)`;
@@ -169,11 +188,14 @@ assert abs(mean["acc"] - pooled_acc) > 0.01
 # %% [markdown]
 # ## 练习 · Exercises
 #
-# 1. Move the shy detector's fakes to 0.55–0.7 in the toy example. Which of AP, acc and
-#    acc_oracle change, and why does AP not?
-# 2. Make the toy detector rank one real image above all fakes. How much does AP drop? How
-#    much does accuracy at 0.5 drop?
-# 3. `dfdlab assets` lists where every published checkpoint belongs. Pick one paper and write
-#    down the three commands you would run at home to reproduce its Table 1.
-# 4. Why would pooling all test images into one accuracy favour the generators with the most
-#    images? Which generators of ForenSynths have the most?
+# 1. 把玩具检测器的假图分数移到 0.55–0.7，AP、acc、acc_oracle 哪些变了？AP 为什么不变？ · Move the shy
+#    detector's fakes to 0.55–0.7 in the toy example. Which of AP, acc and acc_oracle change, and why does
+#    AP not?
+# 2. 让一张真图的分数高于所有假图，AP 下降多少？0.5 阈值下的准确率下降多少？ · Make the toy detector rank one
+#    real image above all fakes. How much does AP drop? How much does accuracy at 0.5 drop?
+# 3. `dfdlab assets` 列出每个公开权重的位置。选一篇论文，写下在家复现它的 Table 1 要运行的三条命令。 ·
+#    `dfdlab assets` lists where every published checkpoint belongs. Pick one paper and write down the
+#    three commands you would run at home to reproduce its Table 1.
+# 4. 为什么把所有测试图合在一起算一个准确率会偏向图片最多的生成器？ForenSynths 里哪些生成器的图最多？ · Why
+#    would pooling all test images into one accuracy favour the generators with the most images? Which
+#    generators of ForenSynths have the most?
