@@ -35,13 +35,10 @@
 # should not be expected to catch · why blur and JPEG break NPR, and how to tell a robustness effect
 # from the spread of training seeds.
 #
-# **Runtime**: CPU (quick): about 1.5 minutes once the mini benchmark and the quick zoo's two
-# models are cached (measured under pytest on a 2-core machine shared with other jobs: 1 min 31 s
-# of wall time and 69 s of user CPU time, 72 s of it the robustness grid of section 8, which
-# reruns every time; 3 min 9 s of wall time, 75 s of user CPU time, at a load average of 6). On a cold zoo cache the first run also trains the zoo's NPR and its RGB
-# ablation (79 s and 95 s of training as the zoo recorded them; that whole first run took
-# 6 min 43 s under pytest on the same machine, then heavily loaded); lessons 07 and 09 then load
-# the NPR checkpoint from the cache. GPU (full), per step: Table 1 with the published
+# **Runtime**: CPU (quick): 4 min 22 s the first time at one thread (it trains the
+# zoo's NPR and its RGB ablation; lessons 07 and 09 then load the NPR checkpoint from the cache),
+# 3 min 15 s once they are cached, 2 min 38 s of it the robustness grid of section 8 (17,600
+# perturbed images), which reruns every time (measured in course order, README's lesson table). GPU (full), per step: Table 1 with the published
 # `NPR.pth` (section 1b, about 62k test images at 256×256) about 5–10 minutes, most of it decoding
 # and resizing images; the NPR maps (sections 4–5) seconds; the cross-generator table and the
 # robustness grid with the published model (sections 6, 8) about 10 and 20 minutes. Retraining

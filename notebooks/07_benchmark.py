@@ -28,10 +28,10 @@
 #   images from the wild, new generators);
 # - how our four implementations compare when everything but the method is held fixed.
 #
-# **Runtime.** Quick profile (CPU, mini benchmark v2): about 2.5 minutes on a shared 2-core CPU when
-# `DFDLAB_HOME/zoo/quick` already holds the quick zoo (lessons 04–06 or an earlier run trained it;
-# measured under pytest: 2 min 21 s, with another training job on the machine; the last cell prints
-# this run's time), about 8–9 minutes when the four detectors must be trained first (their training
+# **Runtime.** Quick profile (CPU, mini benchmark v2): 4 min 7 s at one thread right after lessons 04–06,
+# which leave the quick zoo in `DFDLAB_HOME/zoo/quick` (it trains nothing, but computes LGrad's maps of
+# the test images lesson 06 did not score), 2 min 35 s on a rerun (measured in course order, README's
+# lesson table; the last cell prints this run's time), about 8–9 minutes when the four detectors must be trained first (their training
 # took 346 s together, section 8's cost table).
 # Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per
 # step: section 6, the four models on the 8 GANs of Table 1 (about 62k images) and on UnivFD's

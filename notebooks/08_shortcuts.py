@@ -30,11 +30,10 @@
 # - why accuracy at 0.5 and AP tell different stories, and why the threshold must come from
 #   validation data, never from the test labels.
 #
-# **Runtime.** Quick profile (CPU, mini benchmark, one thread), measured under pytest on a shared 2-core
-# machine: 83 s for the first run with the zoo's NPR cached (the new NPR trained in 27 s of it), 67 s for
-# a rerun (the new NPR resumed from `DFDLAB_HOME/runs/08_shortcuts`); the last cell prints this run's
-# time. Building the JPEG-reals variant the first time took 1 min 42 s on that busy machine (cached
-# afterwards); without the zoo's NPR (lessons 05, 07 or 09 train it), its training adds about 1.5 minutes.
+# **Runtime.** Quick profile (CPU, mini benchmark, one thread), measured in course order (README's
+# lesson table): 3 min 58 s the first time with the zoo's NPR cached (building the JPEG-reals variant
+# took 47 s of it, training NPR on it 64 s; both are cached afterwards), 2 min 28 s on a rerun; the last
+# cell prints this run's time. Without the zoo's NPR (lessons 05, 07 or 09 train it), its training adds about 1.5 minutes.
 # Full profile (one GPU): the published `NPR_GenImage_sdv4.pth` on GenImage in two formats and the
 # published `NPR.pth` on ForenSynths resized: minutes per thousand images (an estimate from the image
 # counts, not a measurement); sections whose data or weights are absent say so and print no numbers.
