@@ -195,8 +195,11 @@ def _forward_batched(model, xs: list, device, amp=None) -> list:
 
     The sigmoid runs on the model's float32 output, as ``validate.py``'s
     ``model(x).sigmoid().flatten().tolist()``: saturated scores tie exactly as there.
-    With ``amp`` (a dtype from :func:`amp_dtype`) the model runs under ``torch.autocast``
-    on channels-last input (the layout oneDNN and cuDNN run 16-bit convolutions fastest in).
+    Image batches go in channels-last, the layout oneDNN and cuDNN run convolutions fastest
+    in (lesson 05's robustness grid of the zoo NPR, 17,600 images: 101 s -> 84 s at one CPU
+    thread, APs within 4e-5 and accuracies equal; ``benchmarks/npr_throughput.py`` compares
+    the layouts). With ``amp`` (a dtype from :func:`amp_dtype`) the
+    model runs under ``torch.autocast``.
     """
     out = [None] * len(xs)
     groups: dict = {}
@@ -205,11 +208,11 @@ def _forward_batched(model, xs: list, device, amp=None) -> list:
     dev = torch.device(device)
     for idxs in groups.values():
         batch = torch.stack([xs[i] for i in idxs]).to(dev)
+        if batch.ndim == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
         if amp is None:
             logit = model(batch).reshape(-1)
         else:
-            if batch.ndim == 4:
-                batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=amp):
                 logit = model(batch).reshape(-1)
         if logit.numel() != len(idxs):
