@@ -941,13 +941,10 @@ class LGrad(Detector):
     # -- stage 1: image -> gradient map -------------------------------------------------
     def gradients(self, x: torch.Tensor) -> torch.Tensor:
         """Gradient maps of ``x`` ([-1, 1]): uint8 PNG content when ``quantize``, else float in [0, 255]."""
-        def compute(xx):
-            return gradient_map(self.discriminator, xx, quantize=self.quantize, method=self.method,
-                                chunk_size=self.chunk_size)
-
-        if self.cache is not None:
-            return self.cache.get_or_compute(x, compute, self.quantize)
-        return compute(x)
+        if self.cache is not None:  # the cache holds the same D and method (``__init__``)
+            return self.cache.maps(x, quantize=self.quantize, chunk_size=self.chunk_size)
+        return gradient_map(self.discriminator, x, quantize=self.quantize, method=self.method,
+                            chunk_size=self.chunk_size)
 
     @contextlib.contextmanager
     def evaluating(self, split: str = "test"):
