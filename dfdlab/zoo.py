@@ -25,6 +25,8 @@ import shutil
 import time
 from pathlib import Path
 
+import torch
+
 from . import detectors, plugins
 from .config import home
 from .data import ForenSynths, build_mini
@@ -34,12 +36,13 @@ from .files import atomic_torch_save, atomic_write_text, cache_lock, sha256sum
 from .gan import load_pair
 from .health import hardware
 from .runtime import seed_everything
-from .train import _rng_state, _set_rng_state, fit, recipe
+from .train import _rng_state, _set_rng_state, epoch_file, fit, recipe
 
 #: Detector name -> its quick-profile settings. ``build``: the detector's keyword arguments;
 #: ``epochs``/``batch_size`` override the recipe (the only change from the paper's settings);
 #: ``features=True``: a frozen backbone, so the head is trained on cached features (UnivFD);
 #: ``discriminator="mini:<gen>"``: that mini GAN's discriminator (LGrad's stand-in D);
+#: ``every_epoch=True``: every epoch's weights are kept too (``load_quick(name, epoch=e)``);
 #: ``init``: the initial weights, stated (the official CNNDetection/LGrad trainers start from the
 #: ImageNet ResNet-50, which is not available offline); ``detector``: the registered detector when
 #: the entry is a variant of one (e.g. an ablation, trained exactly as that detector's entry).
@@ -55,8 +58,10 @@ QUICK_ZOO: dict[str, dict] = {
                          "epochs": 2, "batch_size": 64, "seed": 0,
                          "init": "EfficientNet-Lite0 (ImageNet, bundled), fine-tuned end to end",
                          "note": "ABLATION: univfd's stand-in backbone fine-tuned end to end instead of frozen"},
+    # every_epoch: each epoch's weights kept beside best.pth (lesson 08: selecting on validation vs on test).
     "npr": {"build": {"load_size": 64, "crop_size": 56}, "epochs": 4, "batch_size": 32, "seed": 100,
-            "init": "random", "note": "the official NPR network, trained from scratch as in the paper"},
+            "init": "random", "every_epoch": True,
+            "note": "the official NPR network, trained from scratch as in the paper"},
     # Lesson 05's ablation: the same network and training on the RGB image instead of the NPR residual.
     "npr_rgb": {"detector": "npr", "build": {"load_size": 64, "crop_size": 56, "representation": "rgb"}, "epochs": 4,
                 "batch_size": 32, "seed": 100, "init": "random",
@@ -148,19 +153,28 @@ def quick_info(name: str, seed: int | None = None, root: str | os.PathLike | Non
     return json.loads((folder / "info.json").read_text())
 
 
-def load_quick(name: str, seed: int | None = None, root: str | os.PathLike | None = None):
+def load_quick(name: str, seed: int | None = None, root: str | os.PathLike | None = None,
+               epoch: int | None = None):
     """The quick-profile detector ``name`` trained on the mini benchmark ``root`` (default: the default build),
-    from the cache; ``None`` if not trained."""
+    from the cache; ``None`` if not trained.
+
+    ``epoch``: the weights after that epoch (0-based, as ``info["history"]``) instead of the kept
+    ones, for an entry trained with ``every_epoch`` (``quick_info(name)["history"]`` lists them).
+    """
     name = _entry(name)
     rec = quick_info(name, seed, root)
     if rec is None:
         return None
+    weights = _folder(name, seed, root) / ("best.pth" if epoch is None else f"epochs/{epoch_file(int(epoch))}")
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights}: the quick zoo's {name!r} has no weights for epoch {epoch} "
+                                f"(entries with every_epoch keep each epoch; see quick_info({name!r})['history'])")
     entry = QUICK_ZOO.get(name, {})
     # The record holds the settings that decide the weights; the map cache (which changes none) is the entry's.
     model = detectors.build(entry.get("detector", name),
                             **_zoo_kwargs({**rec, "gradient_cache": entry.get("gradient_cache")},
                                           Path(rec.get("mini_root", "."))))
-    detectors.load_checkpoint(model, _folder(name, seed, root) / "best.pth")
+    detectors.load_checkpoint(model, weights)
     return model.eval()
 
 
@@ -196,6 +210,8 @@ def train_quick(name: str, root: str | os.PathLike | None = None, force: bool = 
         want["discriminator_sha256"] = sha256sum(STYLEGAN_D_WEIGHTS)
     if cfg.get("plugin_sha256"):  # a plugin's entry: an edit of its file retrains
         want["plugin_sha256"] = cfg["plugin_sha256"]
+    if cfg.get("every_epoch"):  # an entry cached without its epochs retrains once to keep them
+        want["every_epoch"] = True
     out = _folder(name, cfg["seed"], root)
     with cache_lock(out):  # a second process (another lesson, a parallel test worker) waits, then loads it
         return _train_locked(name, cfg, root, out, want, force, progress)
@@ -226,13 +242,18 @@ def _train_locked(name: str, cfg: dict, root: Path, out: Path, want: dict, force
     else:
         train_set = ForenSynths(root / "train", transform=model.transform("train", augment=r.augmentation()))
         val_set = ForenSynths(root / "val", transform=model.transform("test"))
-        result = fit(model, train_set, val_set, r, out / "run", progress=progress, keep="best", val_pipeline="test")
+        result = fit(model, train_set, val_set, r, out / "run", progress=progress, keep="best", val_pipeline="test",
+                     every_epoch=bool(cfg.get("every_epoch")))
     detectors.load_checkpoint(model, result.best_path)  # a LinearProbe's {'fc.weight', 'fc.bias'} fits UnivFD
     seconds = time.perf_counter() - t0
+    for e in result.history["epoch"] if cfg.get("every_epoch") else ():
+        snap = torch.load(out / "run" / epoch_file(int(e)), map_location="cpu", weights_only=True)
+        atomic_torch_save(snap["model"], out / "epochs" / epoch_file(int(e)))
     best = atomic_torch_save(model.state_dict(), out / "best.pth")
     info = {**want, "recipe": r.name, "init": cfg["init"], "keep": result.keep, "val_pipeline": "test",
             "train_seconds": round(seconds, 1), "best_epoch": result.best_epoch,
             "epochs_run": len(result.history), "checkpoint_sha256": sha256sum(best), "note": cfg.get("note", ""),
+            "history": result.history[["epoch", "val_acc", "val_ap"]].to_dict("records"),
             "hardware": hardware(), "trained_at": datetime.datetime.now().isoformat(timespec="seconds")}
     atomic_write_text(out / "info.json", json.dumps(info, indent=2))
     shutil.rmtree(out / "run", ignore_errors=True)  # best.pth above is all the zoo keeps

@@ -184,6 +184,23 @@ def test_best_checkpoint_is_chosen_on_validation_only(tmp_path):
     assert not train._better(0.8, float("nan"), (0.8, 0.1))
 
 
+def test_every_epoch_keeps_each_epochs_weights_and_best_is_one_of_them(tmp_path):
+    tr = torch.utils.data.TensorDataset(torch.zeros(4, 1), torch.ones(4, dtype=torch.long))
+    va = torch.utils.data.TensorDataset(torch.zeros(4, 1), torch.tensor([0, 0, 0, 1]))
+    res = train.fit(BiasOnly(-0.15), tr, va, train.recipe("npr", lr=0.1, batch_size=4, seed=0), tmp_path,
+                    epochs=3, progress=False, keep="best", every_epoch=True)
+    snaps = [torch.load(tmp_path / train.epoch_file(e), weights_only=True) for e in range(3)]
+    assert [s["epoch"] for s in snaps] == [0, 1, 2]
+    assert [s["val_acc"] for s in snaps] == list(res.history["val_acc"])
+    bias = [s["model"]["b"].item() for s in snaps]
+    assert bias[0] < bias[1] < bias[2]  # trained on fakes only: the logit rises every epoch
+    assert torch.load(res.best_path, weights_only=True)["model"]["b"].item() == bias[res.best_epoch]
+    other = tmp_path / "default"
+    train.fit(BiasOnly(-0.15), tr, va, train.recipe("npr", lr=0.1, batch_size=4, seed=0), other, epochs=2,
+              progress=False)
+    assert not list(other.glob("epoch_*.pth"))  # off by default
+
+
 # ---------------------------------------------------------------- unreadable files, bugs, Blur+JPEG
 
 

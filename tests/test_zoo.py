@@ -68,3 +68,31 @@ def test_a_cached_lgrad_keeps_its_gradient_map_cache(tmp_path):
     assert other.root != again.root
     other.maps(x)
     assert (other.hits, other.misses) == (0, 2)
+
+
+def test_an_every_epoch_entry_loads_each_epoch_and_names_a_missing_one(tmp_path):
+    import pytest
+    import torch
+
+    from dfdlab import detectors
+    from dfdlab.train import epoch_file
+
+    root = _fake_root(tmp_path / "data", "not-a-mini-build")
+    entry = zoo.QUICK_ZOO["npr"]
+    assert entry["every_epoch"]  # lesson 08 reads the zoo NPR's epochs
+    folder = zoo._folder("npr", None, root)
+    states = []
+    for e in range(2):
+        torch.manual_seed(e)
+        states.append(detectors.build("npr", **entry["build"]).state_dict())
+        (folder / "epochs").mkdir(parents=True, exist_ok=True)
+        torch.save(states[-1], folder / "epochs" / epoch_file(e))
+    torch.save(states[1], folder / "best.pth")
+    (folder / "info.json").write_text(json.dumps({"build": entry["build"], "mini_root": str(root), "best_epoch": 1}))
+    for e in range(2):
+        got = zoo.load_quick("npr", root=root, epoch=e).state_dict()
+        assert all(torch.equal(v, states[e][k]) for k, v in got.items())
+    kept = zoo.load_quick("npr", root=root).state_dict()
+    assert all(torch.equal(v, states[1][k]) for k, v in kept.items())
+    with pytest.raises(FileNotFoundError, match="epoch_002.pth"):
+        zoo.load_quick("npr", root=root, epoch=2)

@@ -563,9 +563,9 @@ def _kept_epoch(run: _Run, rule: str) -> int | None:
 
 
 def _save(model: nn.Module, run: _Run, epoch: int, improved: bool, stopper_saved: bool, out_dir: Path, d: _Dist,
-          record: dict) -> None:
+          record: dict, every_epoch: bool = False) -> None:
     """Rank 0 writes ``best.pth`` (when validation improved), ``early_stopping.pth`` (when the stopper
-    saves), ``last.pth``, ``history.csv`` and ``run.json``, atomically.
+    saves), ``epoch_<epoch>.pth`` (with ``every_epoch``), ``last.pth``, ``history.csv`` and ``run.json``, atomically.
 
     Every rank takes part: ``last.pth`` holds each rank's RNG states.
     """
@@ -580,6 +580,8 @@ def _save(model: nn.Module, run: _Run, epoch: int, improved: bool, stopper_saved
         atomic_torch_save({**snapshot, "rule": "best"}, out_dir / KEEP_FILES["best"])
     if stopper_saved:
         atomic_torch_save({**snapshot, "rule": "early_stopping"}, out_dir / KEEP_FILES["early_stopping"])
+    if every_epoch:
+        atomic_torch_save({**snapshot, "rule": "epoch"}, out_dir / epoch_file(epoch))
     atomic_torch_save({
         "model": state, "optimizer": run.optimizer.state_dict(), "lr": run.lr,
         "early_stopping": asdict(run.stopper) if run.stopper is not None else None,
@@ -609,6 +611,11 @@ def _log_epoch(run: _Run, improved: bool, n_val_skipped: int) -> None:
                f"ap {row['val_ap']:.4f}  lr {row['lr']:.2e}{' (best)' if improved else ''}{note}")
     if run.stopped:
         tqdm.write(f"early stopping: lr {run.lr:.1e} < min_lr {run.recipe.min_lr:.0e}")
+
+
+def epoch_file(epoch: int) -> str:
+    """The file name of ``fit(every_epoch=True)``'s snapshot of ``epoch`` (the history's 0-based epoch)."""
+    return f"epoch_{epoch:03d}.pth"
 
 
 def _best_epoch(hist: pd.DataFrame) -> int | None:
@@ -643,7 +650,7 @@ def _result(run: _Run, out_dir: Path, d: _Dist, rule: str) -> FitResult:
 def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: int | None = None,
         device=None, resume: bool = True, num_workers: int = 0, progress: bool = True,
         seed: int | None = None, keep: str = "official", val_pipeline: str = "val",
-        meta: dict | None = None) -> FitResult:
+        meta: dict | None = None, every_epoch: bool = False) -> FitResult:
     """Train ``model`` with ``recipe``, validating every epoch; selection on the validation set only.
 
     Mirrors the epoch loop of the official ``train.py`` files (CNNDetection, UnivFD, NPR,
@@ -679,6 +686,9 @@ def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: i
             a detector whose pipeline continues inside ``forward`` (LGrad's centre crop of the
             gradient map) validates under ``model.evaluating(val_pipeline)``.
         meta: more facts to record in ``run.json`` (the CLI: detector, init, data folders).
+        every_epoch: also keep each epoch's weights as ``out_dir/epoch_<epoch>.pth``
+            (:func:`epoch_file`), e.g. for lesson 08's comparison of selecting on validation with
+            selecting on the test set; the selection itself stays ``keep``'s.
 
     Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped in DistributedDataParallel,
     ``recipe.batch_size`` is the global batch (split over the ranks), every rank reads a
@@ -711,7 +721,7 @@ def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: i
         improved = _better(val_acc, val_ap, run.best)
         if improved:
             run.best = (val_acc, -math.inf if math.isnan(val_ap) else val_ap)
-        _save(model, run, epoch, improved, stopper_saved, out_dir, d, record)
+        _save(model, run, epoch, improved, stopper_saved, out_dir, d, record, every_epoch)
         if progress and d.main:
             _log_epoch(run, improved, n_val_skipped)
         if d.world_size > 1:
@@ -720,6 +730,6 @@ def fit(model: nn.Module, train_set, val_set, recipe: Recipe, out_dir, epochs: i
 
 
 __all__ = ["EarlyStopping", "FitResult", "HISTORY_COLUMNS", "INITS", "KEEP_FILES", "KEEP_RULES", "RECIPES", "Recipe",
-           "ResumeError", "build_for_training", "early_stopping_saves", "early_stopping_update", "end_distributed", "fit", "recipe",
+           "ResumeError", "build_for_training", "early_stopping_saves", "early_stopping_update", "end_distributed", "epoch_file", "fit", "recipe",
            "resolve_keep", "seed_run", "step_decay"]
 
