@@ -31,8 +31,9 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline): about 1.1 min (nbval, one thread) once the gradient maps, the
-# quick zoo's LGrad and this lesson's random-D run are cached. A first run computes 6,000 gradient
+# **Runtime**: quick (CPU, offline): 51 s (nbval, one thread, course order) once the gradient maps, the
+# quick zoo's LGrad and this lesson's random-D run are cached; 8 min the first time in course order
+# (README's lesson table). A first run computes 6,000 gradient
 # maps (3,000 per D: train, val and 100 + 100 test images per generator; each map once, shared by the
 # probe, the classifiers and lessons 07 and 09) and trains both classifiers (measured under nbval on
 # the 2-core machine: 6.8 min at two threads, the zoo's LGrad 122 s of it; 10.0 min at one thread; an

@@ -28,9 +28,9 @@
 #   images from the wild, new generators);
 # - how our four implementations compare when everything but the method is held fixed.
 #
-# **Runtime.** Quick profile (CPU, mini benchmark v2): 4 min 7 s at one thread right after lessons 04–06,
+# **Runtime.** Quick profile (CPU, mini benchmark v2): 2 min 42 s at one thread right after lessons 04–06,
 # which leave the quick zoo in `DFDLAB_HOME/zoo/quick` (it trains nothing, but computes LGrad's maps of
-# the test images lesson 06 did not score), 2 min 35 s on a rerun (measured in course order, README's
+# the test images lesson 06 did not score), 1 min 37 s on a rerun (measured in course order, README's
 # lesson table; the last cell prints this run's time), about 8–9 minutes when the four detectors must be trained first (their training
 # took 346 s together, section 8's cost table).
 # Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per
