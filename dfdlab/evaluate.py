@@ -296,6 +296,20 @@ def _table(rows: list[dict], skipped: list, scores: dict) -> pd.DataFrame:
     return df
 
 
+def scores_table(scores: Mapping[str, tuple], threshold: float = THRESHOLD,
+                 skipped: Mapping[str, Sequence] | None = None) -> pd.DataFrame:
+    """:func:`evaluate`'s table from each generator's ``(y_true, y_score)``: one row per generator and the mean.
+
+    ``skipped`` maps a generator to its unreadable files (``dfdlab.data.BadImage``). The one
+    place a table is made from scores, so a table rebuilt from stored scores
+    (``dfdlab.zoo.evaluate_quick``) equals the one :func:`evaluate` returned.
+    """
+    skipped = skipped or {}
+    rows = [{"generator": str(g), **metrics(y, s, threshold=threshold), "skipped": len(skipped.get(g, ()))}
+            for g, (y, s) in scores.items()]
+    return _table(rows, [b for g in scores for b in skipped.get(g, ())], dict(scores))
+
+
 def evaluate(
     model: torch.nn.Module,
     datasets_by_generator: Mapping[str, object],
@@ -317,18 +331,16 @@ def evaluate(
     maps each generator to ``(y_true, y_score)`` for curves; ``.attrs["precision"]`` says how
     the model ran (``amp``, see :func:`predict`: ``fp32``, ``bf16 autocast``, ...).
     """
-    rows, skipped, scores = [], [], {}
+    scores, skipped = {}, {}
     gens = list(datasets_by_generator.items())
     for name, ds in tqdm(gens, desc="generators", disable=not progress or len(gens) < 2):
         pr = predict(model, ds, batch_size=batch_size, device=device, num_workers=num_workers,
                      progress=progress, transform=transform, desc=str(name), amp=amp)
-        m = metrics(pr.y_true, pr.y_score, threshold=threshold)
-        rows.append({"generator": str(name), **m, "skipped": len(pr.skipped)})
-        skipped.extend(pr.skipped)
         scores[str(name)] = (pr.y_true, pr.y_score)
-    if skipped_csv is not None:
-        report_skipped(skipped, skipped_csv, warn=False)  # each generator's predict has warned already
-    table = _table(rows, skipped, scores)
+        skipped[str(name)] = pr.skipped
+    table = scores_table(scores, threshold=threshold, skipped=skipped)
+    if skipped_csv is not None:  # each generator's predict has warned already
+        report_skipped(table.attrs["skipped"], skipped_csv, warn=False)
     table.attrs["precision"] = precision_name(amp, torch.device(device) if device is not None else default_device())
     return table
 
@@ -421,5 +433,5 @@ def format_skipped(skipped: Sequence, limit: int = 20) -> str:
 
 __all__ = [
     "METRIC_COLUMNS", "Predictions", "THRESHOLD", "amp_dtype", "compare_with_paper", "evaluate", "format_skipped",
-    "metrics", "oracle_accuracy", "paper_style", "paper_table", "precision_name", "predict", "robustness", "wide",
+    "metrics", "oracle_accuracy", "paper_style", "paper_table", "precision_name", "predict", "robustness", "scores_table", "wide",
 ]

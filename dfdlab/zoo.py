@@ -3,7 +3,8 @@
 The one place lessons (07, the demo widget) get a method's quick model from:
 ``train_quick(name)`` trains it (or loads it from ``DFDLAB_HOME/zoo/quick/<name>``),
 ``load_quick(name)`` only loads, ``quick_info(name)`` reads what was recorded when it was
-trained (settings, seconds, checkpoint sha256, hardware).
+trained (settings, seconds, checkpoint sha256, hardware), ``evaluate_quick(name, test_sets)`` scores it
+once per set of test images and keeps the scores beside its weights.
 
 Every detector is trained the same way: on the mini benchmark's one training family
 (``train/photos``: reals and ``ae_nearest_f4`` re-syntheses, the role ProGAN plays in the papers)
@@ -25,12 +26,14 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import detectors, plugins
 from .config import home
 from .data import ForenSynths, build_mini
 from .data.mini_generators import STYLEGAN_D_WEIGHTS, load_stylegan_d
+from .evaluate import THRESHOLD, evaluate, scores_table
 from .features import LinearProbe, extract_features
 from .files import atomic_torch_save, atomic_write_text, cache_lock, sha256sum
 from .gan import load_pair
@@ -258,6 +261,54 @@ def _train_locked(name: str, cfg: dict, root: Path, out: Path, want: dict, force
     atomic_write_text(out / "info.json", json.dumps(info, indent=2))
     shutil.rmtree(out / "run", ignore_errors=True)  # best.pth above is all the zoo keeps
     return model.eval(), {**info, "from_cache": False}
+
+
+def evaluate_quick(name: str, test_sets: dict, seed: int | None = None, root: str | os.PathLike | None = None,
+                   model=None, batch_size: int = 64, threshold: float = THRESHOLD):
+    """``evaluate()``'s table of the quick model ``name`` on ``test_sets``, scored once and kept beside its weights.
+
+    Lessons 07 and 09 score the same zoo models on the same mini test images (100 real + 100
+    fake per generator, seed 0); the second one, and every rerun, reads the scores back instead
+    of running the models again. They are stored in ``<the model's zoo folder>/scores/<key>.json``
+    (atomic; a retrained model's folder starts empty), keyed by the checkpoint's sha256, the
+    transformation model's (LGrad), the test pipeline (``model.describe("test")``), the
+    threshold and every test image's path and label. The table is rebuilt from the stored
+    scores by ``evaluate.scores_table``, the function ``evaluate`` makes its own table with, so
+    it equals a computed one. A set with unreadable images is not stored (its skip is reported
+    on every run). ``model``: the one ``train_quick``/``load_quick`` returned for this name,
+    seed and root (else it is loaded). ``.attrs``: ``from_cache``, ``seconds`` (scoring time
+    when computed) and ``hardware`` (where).
+    """
+    name = _entry(name)
+    rec = quick_info(name, seed, root)
+    if rec is None:
+        raise FileNotFoundError(f"the quick zoo has no {name!r} (seed {seed}) on the mini benchmark {root}: "
+                                f"train it first with dfdlab.zoo.train_quick({name!r}, root, seed={seed})")
+    model = model if model is not None else load_quick(name, seed, root)
+    key = hashlib.sha256(json.dumps({
+        "checkpoint_sha256": rec["checkpoint_sha256"], "discriminator_sha256": rec.get("discriminator_sha256"),
+        "pipeline": model.describe("test"), "threshold": threshold,
+        "images": {str(g): [[str(p), int(y)] for p, y in ds.samples] for g, ds in test_sets.items()},
+    }, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = _folder(name, seed, root) / "scores" / f"{key}.json"
+    if path.is_file():
+        rec_scores = json.loads(path.read_text())
+        scores = {g: (np.asarray(v["y_true"], dtype=int), np.asarray(v["y_score"], dtype=np.float64))
+                  for g, v in rec_scores["scores"].items()}
+        table = scores_table(scores, threshold=threshold)
+        table.attrs.update(precision=rec_scores["precision"], from_cache=True, seconds=rec_scores["seconds"],
+                           hardware=rec_scores["hardware"])
+        return table
+    t0 = time.perf_counter()
+    table = evaluate(model, test_sets, batch_size=batch_size, progress=False, threshold=threshold)
+    seconds = round(time.perf_counter() - t0, 2)
+    if not table.attrs["skipped"]:
+        atomic_write_text(path, json.dumps({
+            "precision": table.attrs["precision"], "seconds": seconds, "hardware": hardware(),
+            "scores": {g: {"y_true": y.tolist(), "y_score": s.tolist()} for g, (y, s) in table.attrs["scores"].items()},
+        }))
+    table.attrs.update(from_cache=False, seconds=seconds, hardware=hardware())
+    return table
 
 
 def _add_plugin_entry(name: str, entry: dict) -> None:

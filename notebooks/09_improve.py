@@ -54,7 +54,6 @@ import dfdlab
 from dfdlab import detectors, experiments, hub, ledger, plugins, suites, widgets, zoo
 from dfdlab.data import generator_sets, read_manifest
 from dfdlab.detectors.univfd import univfd_subset
-from dfdlab.evaluate import evaluate
 
 T_START = time.time()
 # Full profile only: True trains the new detector with NPR's paper recipe (4-class ProGAN, 50 epochs: hours on
@@ -182,7 +181,8 @@ if cfg.profile == "quick":
     test_note = f"mini test split, {cfg.test_per_class} real + {cfg.test_per_class} fake per generator, seed 0"
     for name, by_seed in infos.items():
         for seed, (model, _info) in by_seed.items():
-            runs[name][seed] = evaluate(model, test_sets, batch_size=64, progress=False)
+            # scored once per model and kept beside its weights: lesson 07's four are read back here
+            runs[name][seed] = zoo.evaluate_quick(name, test_sets, seed=seed, root=root, model=model, batch_size=64)
     order = ["cnndetection", "univfd", BASELINE, "lgrad", NAME]
     settings = {n: plugins.run_settings(n, next(iter(infos[n].values()))[1], test_note) for n in order}
     table = plugins.fair_table({n: runs[n] for n in order}, settings, train_generator=train_gen)

@@ -96,3 +96,57 @@ def test_an_every_epoch_entry_loads_each_epoch_and_names_a_missing_one(tmp_path)
     assert all(torch.equal(v, states[1][k]) for k, v in kept.items())
     with pytest.raises(FileNotFoundError, match="epoch_002.pth"):
         zoo.load_quick("npr", root=root, epoch=2)
+
+
+def test_evaluate_quick_scores_once_and_reads_back_the_same_table(tmp_path):
+    """Lessons 07 and 09 score the same zoo models on the same images: the second read equals the computed
+    table (rows, scores, dtypes), another set of images or retrained weights are scored afresh, and a set
+    with an unreadable image is scored but not stored."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from dfdlab import detectors
+    from dfdlab.data import ForenSynths
+    from dfdlab.evaluate import evaluate
+    from dfdlab.files import sha256sum
+    from tests.test_evaluate import make_forensynths
+
+    root = _fake_root(tmp_path / "data", "not-a-mini-build")
+    entry = zoo.QUICK_ZOO["npr"]
+    folder = zoo._folder("npr", None, root)
+    folder.mkdir(parents=True)
+
+    def save_weights(seed):
+        torch.manual_seed(seed)
+        torch.save(detectors.build("npr", **entry["build"]).state_dict(), folder / "best.pth")
+        (folder / "info.json").write_text(json.dumps({"build": entry["build"], "mini_root": str(root),
+                                                      "checkpoint_sha256": sha256sum(folder / "best.pth")}))
+
+    save_weights(0)
+    paths = make_forensynths(tmp_path / "a", n_real=6, n_fake=6, sizes=((64, 64),))
+    make_forensynths(tmp_path / "b", n_real=5, n_fake=5, seed=1, sizes=((64, 64),))
+    sets = {"a": ForenSynths(tmp_path / "a"), "b": ForenSynths(tmp_path / "b")}
+    first = zoo.evaluate_quick("npr", sets, root=root)
+    again = zoo.evaluate_quick("npr", sets, root=root)
+    assert not first.attrs["from_cache"] and again.attrs["from_cache"]
+    assert again.attrs["seconds"] == first.attrs["seconds"] and again.attrs["precision"] == first.attrs["precision"]
+    pd.testing.assert_frame_equal(again, first)
+    pd.testing.assert_frame_equal(again, evaluate(zoo.load_quick("npr", root=root), sets, progress=False))
+    for g in sets:
+        for got, want in zip(again.attrs["scores"][g], first.attrs["scores"][g], strict=True):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+    # fewer images: another key, computed
+    assert not zoo.evaluate_quick("npr", {"a": sets["a"]}, root=root).attrs["from_cache"]
+    # retrained weights: another checkpoint sha256, computed (and different scores)
+    save_weights(1)
+    other = zoo.evaluate_quick("npr", sets, root=root)
+    assert not other.attrs["from_cache"]
+    assert not np.array_equal(other.attrs["scores"]["a"][1], first.attrs["scores"]["a"][1])
+    # an unreadable image: scored and reported, never stored
+    paths[3].write_text("not an image")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        broken = [zoo.evaluate_quick("npr", {"a": ForenSynths(tmp_path / "a")}, root=root) for _ in range(2)]
+    assert [t.attrs["from_cache"] for t in broken] == [False, False] and int(broken[1]["skipped"].iloc[0]) == 1
