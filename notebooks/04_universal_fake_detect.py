@@ -28,8 +28,8 @@
 # and a nearest neighbour are scored with the same AP/accuracy as any detector; the UnivFD
 # evaluation protocol (1000/1000 per set, seed 0, falling back to 100).
 #
-# **Runtime**: quick (CPU, offline, mini benchmark v2) 1 min 44 s the first time at one thread, most of
-# it training the two end-to-end baselines; 24 s once they are cached (measured in course order,
+# **Runtime**: quick (CPU, offline, mini benchmark v2) 1 min 42 s the first time at one thread, most of
+# it training the two end-to-end baselines; 23 s once they are cached (measured in course order,
 # README's lesson table). The quick model zoo (`dfdlab.zoo`) caches all three detectors of this lesson: a
 # rerun, lesson 07 and the demo widget load them instead of training again. Full (one GPU),
 # per step: section 0, the published CLIP ViT-L/14 +

@@ -35,9 +35,9 @@
 # should not be expected to catch · why blur and JPEG break NPR, and how to tell a robustness effect
 # from the spread of training seeds.
 #
-# **Runtime**: CPU (quick): 2 min 58 s the first time at one thread (it trains the
+# **Runtime**: CPU (quick): 2 min 37 s the first time at one thread (it trains the
 # zoo's NPR and its RGB ablation; lessons 07, 08 and 09 then load the NPR checkpoint from the cache),
-# 1 min 40 s once they are cached, about 1 min 15 s of it the robustness grid of section 8 (17,600
+# 1 min 26 s once they are cached, most of it the robustness grid of section 8 (17,600
 # perturbed images), which reruns every time (measured in course order, README's lesson table). GPU (full), per step: Table 1 with the published
 # `NPR.pth` (section 1b, about 62k test images at 256×256) about 5–10 minutes, most of it decoding
 # and resizing images; the NPR maps (sections 4–5) seconds; the cross-generator table and the

@@ -31,14 +31,13 @@
 # `dfdlab` batches without changing a single bit; where the PNG round trip and its rounding
 # matter; how the LGrad detector plugs into the same trainer and evaluator as every other paper.
 #
-# **Runtime**: quick (CPU, offline): 51 s (nbval, one thread, course order) once the gradient maps, the
-# quick zoo's LGrad and this lesson's random-D run are cached; 8 min the first time in course order
-# (README's lesson table). A first run computes 6,000 gradient
-# maps (3,000 per D: train, val and 100 + 100 test images per generator; each map once, shared by the
-# probe, the classifiers and lessons 07 and 09) and trains both classifiers (measured under nbval on
-# the 2-core machine: 6.8 min at two threads, the zoo's LGrad 122 s of it; 10.0 min at one thread; an
-# earlier, faster day read 4.4 min at two threads, a slower moment 11.6 min and 1.4 min cached at one,
-# in course order (README's lesson table); the classifier reads the map enlarged 2×, which doubles its cost); `IDENTITY_CONTROL = True` adds a third classifier
+# **Runtime**: quick (CPU, offline, one thread, in course order; README's lesson table): 8 min 35 s
+# the first time, 51 s once the gradient maps, the quick zoo's LGrad and this lesson's random-D run are
+# cached. A first run computes 6,000 gradient maps (3,000 per D: train, val and 100 + 100 test images
+# per generator; each map once, shared by the probe, the classifiers and lessons 07 and 09; about
+# 2 min) and trains both classifiers (the zoo's LGrad 2 min 53 s of it, the random-D one about as
+# long; the classifier reads the map enlarged 2×, which doubles its cost); `IDENTITY_CONTROL = True`
+# adds a third classifier
 # of about the same cost. Full (one GPU), per step: section 1b,
 # the three published classifiers on the 8 GANs of `eval_test8gan.py` (about 62k test images, each
 # through the StyleGAN D's gradient at 256 px, one image per pass), about 20–40 minutes per

@@ -28,9 +28,9 @@
 #   images from the wild, new generators);
 # - how our four implementations compare when everything but the method is held fixed.
 #
-# **Runtime.** Quick profile (CPU, mini benchmark v2): 2 min 42 s at one thread right after lessons 04–06,
-# which leave the quick zoo in `DFDLAB_HOME/zoo/quick` (it trains nothing, but computes LGrad's maps of
-# the test images lesson 06 did not score), 1 min 37 s on a rerun (measured in course order, README's
+# **Runtime.** Quick profile (CPU, mini benchmark v2): 2 min 38 s at one thread right after lessons 04–06,
+# which leave the quick zoo in `DFDLAB_HOME/zoo/quick` (it trains nothing; it scores the four models once,
+# `zoo.evaluate_quick` keeps the scores, and computes LGrad's maps of the perturbed test images), 54 s on a rerun (measured in course order, README's
 # lesson table; the last cell prints this run's time), about 8–9 minutes when the four detectors must be trained first (their training
 # took 346 s together, section 8's cost table).
 # Full profile (one GPU, the published checkpoints of all four methods; nothing is trained), per

@@ -32,9 +32,9 @@
 #   validation data, never from the test labels.
 #
 # **Runtime.** Quick profile (CPU, mini benchmark, one thread), measured in course order (README's
-# lesson table): 3 min 8 s the first time with the zoo's NPR cached (building the JPEG-reals variant
-# took 33 s of it, training NPR on it about 40 s; both are cached afterwards), 1 min 52 s on a rerun
-# (scoring the zoo NPR's four epochs in section 5 takes about 35 s of it); the last cell prints this
+# lesson table): 2 min 28 s the first time with the zoo's NPR cached (building the JPEG-reals variant
+# and training NPR on it, both cached afterwards, take about 1 min of it), 1 min 27 s on a rerun
+# (scoring three more of the zoo NPR's epochs in section 5 takes about 20 s of it); the last cell prints this
 # run's time. Without the zoo's NPR (lesson 05 trains it), its training adds about 40 s.
 # Full profile (one GPU): the published `NPR_GenImage_sdv4.pth` on GenImage in two formats and the
 # published `NPR.pth` on ForenSynths resized: minutes per thousand images (an estimate from the image

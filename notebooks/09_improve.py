@@ -32,8 +32,8 @@
 #
 # **Runtime.** Quick profile (CPU, mini benchmark, one thread), with the quick zoo of lesson 07
 # cached: the first run trains the new detector on three seeds and NPR on two more (measured in
-# course order, README's lesson table: 3 min 20 s); a rerun finds every seed cached and scores the
-# nine models (1 min 26 s). Without the zoo, lesson 07's training comes first (about 3 minutes). Full profile (one
+# course order, README's lesson table: 2 min 7 s; the scores of lesson 07's four models are read back,
+# `zoo.evaluate_quick`); a rerun finds every seed and every score cached (10 s). Without the zoo, lesson 07's training comes first (about 3 minutes). Full profile (one
 # GPU): the new detector has no published checkpoint, so it is scored on the suites only when it
 # was trained with NPR's paper recipe (`TRAIN_PAPER_RECIPE = True`: 50 epochs over 4-class ProGAN,
 # several hours on one GPU, an estimate from the image counts, not a measurement); otherwise the
