@@ -145,11 +145,17 @@ def test_hybrid_method_keeps_the_official_slopes(photos):
     D64.double()
     assert torch.allclose(gradient_map(D64, x[:1].double(), method="hybrid"),
                           gradient_map(D64, x[:1].double(), method="loop"), rtol=0, atol=1e-9 * 255)
-    # In float32 no slope flips: quantised values at most 1 level apart, on at most 1e-4 of them
-    # (seeds 0-2 at 128 px measured 3.4e-5 to 5.4e-5; method="fast" flips slopes: up to 10 levels).
+    # In float32 no slope flips: before rounding, the maps differ by float32 summation order only, far
+    # below one level (seeds 0-7 at 128 px, 1 and 2 threads, Intel Xeon with AVX-512: at most 4.1e-4 of
+    # a level; method="fast" flips slopes: 0.47 to 1.9 levels). So the quantised maps are at most 1
+    # level apart, where a value sits that close to a rounding boundary: a share of the values that
+    # moves with the CPU (seeds 0-7 on that Xeon 2e-5 to 1.2e-4, seeds 0-2 on an AMD EPYC with AVX2
+    # 3.4e-5 to 5.4e-5), so it is not bounded here; the raw difference is.
+    raw = (gradient_map(D, x, method="hybrid") - gradient_map(D, x, method="loop")).abs()
+    assert float(raw.max()) <= 0.01, f"hybrid differs from the official gradient by {float(raw.max()):.2e} levels"
     official = gradient_map(D, x, quantize=True, method="loop")
     q = (gradient_map(D, x, quantize=True, method="hybrid").int() - official.int()).abs()
-    assert int(q.max()) <= 1 and float((q > 0).float().mean()) <= 1e-4
+    assert int(q.max()) <= 1
     # Its forward is the official one bit for bit: the same score as D's own forward.
     from dfdlab.detectors.lgrad import _RunTimeWeights, _stylegan_official_forward
 
