@@ -149,7 +149,7 @@ def test_hybrid_method_keeps_the_official_slopes(photos):
     # below one level (seeds 0-7 at 128 px, 1 and 2 threads, Intel Xeon with AVX-512: at most 4.1e-4 of
     # a level; method="fast" flips slopes: 0.47 to 1.9 levels). So the quantised maps are at most 1
     # level apart, where a value sits that close to a rounding boundary: a share of the values that
-    # moves with the CPU (seeds 0-7 on that Xeon 2e-5 to 1.2e-4, seeds 0-2 on an AMD EPYC with AVX2
+    # moves with the CPU (seeds 0-7 on that Xeon 2e-5 to 1.2e-4, seeds 0-2 on an AMD EPYC, Zen 4,
     # 3.4e-5 to 5.4e-5), so it is not bounded here; the raw difference is.
     raw = (gradient_map(D, x, method="hybrid") - gradient_map(D, x, method="loop")).abs()
     assert float(raw.max()) <= 0.01, f"hybrid differs from the official gradient by {float(raw.max()):.2e} levels"
