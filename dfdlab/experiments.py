@@ -185,7 +185,7 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None,
 
     Columns: claim, statistic, runs (seeds x thread counts), seeds, threads, mean, sd, min, max,
     threshold, machine, date (the newest run's). Every CSV in ``folder`` (default: the
-    repository's ``benchmarks/results``) counts, the newest value per (seed, thread count), except
+    repository's ``benchmarks/results``) counts, the newest value per (seed, thread count, machine), except
     rows swept on another build of the mini benchmark (their ``mini`` column); a
     claim that no CSV holds is left out, so an installed copy without the repository gets an
     empty table.
@@ -202,14 +202,15 @@ def claim_sweep(claims: Sequence[str], folder: str | os.PathLike | None = None,
         c = runs[runs["claim"] == name]
         if c.empty:
             continue
-        # one sweep may be split over several CSVs (runs in parallel): the newest value per (seed, threads)
-        c = c.sort_values("date").drop_duplicates(["seed", "threads"], keep="last")
+        # one sweep may be split over several CSVs (runs in parallel): the newest value per (seed, threads) on each
+        # machine (a second CPU adds runs, it does not replace the first one's)
+        c = c.sort_values("date").drop_duplicates(["seed", "threads", "machine"], keep="last")
         v = c["value"]
         rows.append({"claim": name, "statistic": c["statistic"].iloc[0], "runs": len(v),
                      "seeds": ",".join(str(int(s)) for s in sorted(c["seed"].unique())),
                      "threads": ",".join(str(int(t)) for t in sorted(c["threads"].unique())),
                      "mean": v.mean(), "sd": v.std(), "min": v.min(), "max": v.max(),
-                     "threshold": c["threshold"].iloc[0], "machine": c["machine"].iloc[0],
+                     "threshold": c["threshold"].iloc[0], "machine": " + ".join(c["machine"].astype(str).unique()),
                      "date": c["date"].iloc[-1][:10]})
     table = pd.DataFrame(rows)
     if this_run is not None and len(table):

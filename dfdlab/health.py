@@ -93,6 +93,22 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux: ``/proc/cpuinfo``), else what ``platform`` says (often only "x86_64").
+
+    Float results of training move with the CPU's vector units, so every record names the model
+    (an AMD EPYC and an Intel Xeon both read "x86_64" in ``platform.processor()`` on Linux).
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware() -> str:
     """One line: device, CPU/GPU name, torch version (recorded beside every measured number)."""
     import torch  # the doctor must start even where torch is broken
@@ -103,5 +119,5 @@ def hardware() -> str:
     if dev.type == "cuda":
         what = f"cuda: {torch.cuda.get_device_name(dev)}"
     else:
-        what = f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+        what = f"cpu: {cpu_name()} ({platform.machine()}), {os.cpu_count()} cores"
     return f"{what}; torch {torch.__version__}; {platform.system()}"

@@ -279,3 +279,21 @@ def test_committed_notebooks_carry_no_outputs():
                 dirty.append(name)
                 break
     assert not dirty, f"strip outputs before committing (make strip): {dirty}"
+
+
+def test_claim_sweep_keeps_each_machines_runs_and_the_newest_per_seed(tmp_path):
+    """A rerun of a seed replaces that seed's value on its machine; the same seed on another CPU is another run."""
+    import pandas as pd
+
+    from dfdlab.experiments import claim_sweep, sweep_caption
+    from dfdlab.health import cpu_name, hardware
+
+    row = {"claim": "c", "statistic": "s", "threshold": "> 0.5", "threads": 1}
+    pd.DataFrame([{**row, "seed": 0, "value": 0.7, "machine": "A", "date": "2026-01-01"},
+                  {**row, "seed": 1, "value": 0.8, "machine": "A", "date": "2026-01-01"}]).to_csv(tmp_path / "a.csv")
+    pd.DataFrame([{**row, "seed": 0, "value": 0.9, "machine": "A", "date": "2026-01-02"},
+                  {**row, "seed": 0, "value": 0.6, "machine": "B", "date": "2026-01-03"}]).to_csv(tmp_path / "b.csv")
+    t = claim_sweep(["c"], tmp_path).iloc[0]
+    assert t["runs"] == 3 and t["min"] == 0.6 and t["max"] == 0.9 and t["machine"] == "A + B"
+    assert "on A + B" in sweep_caption(claim_sweep(["c"], tmp_path))
+    assert cpu_name() and cpu_name() in hardware()  # the CPU's model, not only "x86_64"
