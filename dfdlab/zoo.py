@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -292,13 +293,17 @@ def evaluate_quick(name: str, test_sets: dict, seed: int | None = None, root: st
     }, sort_keys=True, default=str).encode()).hexdigest()[:16]
     path = _folder(name, seed, root) / "scores" / f"{key}.json"
     if path.is_file():
-        rec_scores = json.loads(path.read_text())
-        scores = {g: (np.asarray(v["y_true"], dtype=int), np.asarray(v["y_score"], dtype=np.float64))
-                  for g, v in rec_scores["scores"].items()}
-        table = scores_table(scores, threshold=threshold)
-        table.attrs.update(precision=rec_scores["precision"], from_cache=True, seconds=rec_scores["seconds"],
-                           hardware=rec_scores["hardware"])
-        return table
+        try:
+            rec_scores = json.loads(path.read_text())
+            scores = {g: (np.asarray(v["y_true"], dtype=int), np.asarray(v["y_score"], dtype=np.float64))
+                      for g, v in rec_scores["scores"].items()}
+            table = scores_table(scores, threshold=threshold)
+            table.attrs.update(precision=rec_scores["precision"], from_cache=True, seconds=rec_scores["seconds"],
+                               hardware=rec_scores["hardware"])
+            return table
+        except (ValueError, KeyError, TypeError) as e:  # a damaged file is scored again and overwritten
+            warnings.warn(f"{path}: stored scores unreadable ({type(e).__name__}: {e}); scoring {name!r} again",
+                          stacklevel=2)
     t0 = time.perf_counter()
     table = evaluate(model, test_sets, batch_size=batch_size, progress=False, threshold=threshold)
     seconds = round(time.perf_counter() - t0, 2)

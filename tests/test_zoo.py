@@ -136,6 +136,15 @@ def test_evaluate_quick_scores_once_and_reads_back_the_same_table(tmp_path):
     for g in sets:
         for got, want in zip(again.attrs["scores"][g], first.attrs["scores"][g], strict=True):
             assert got.dtype == want.dtype and np.array_equal(got, want)
+    # a damaged scores file: named in a warning, scored again and rewritten
+    import pytest
+
+    stored = next((folder / "scores").glob("*.json"))
+    stored.write_text('{"scores": ')
+    with pytest.warns(UserWarning, match=stored.name):
+        redone = zoo.evaluate_quick("npr", sets, root=root)
+    assert not redone.attrs["from_cache"] and zoo.evaluate_quick("npr", sets, root=root).attrs["from_cache"]
+    pd.testing.assert_frame_equal(redone, first)
     # fewer images: another key, computed
     assert not zoo.evaluate_quick("npr", {"a": sets["a"]}, root=root).attrs["from_cache"]
     # retrained weights: another checkpoint sha256, computed (and different scores)
